@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Targets are split by concern; dependencies point one way only:
+//   atpgate (exe) -> AtpgateCLI -> AtpgateEngine -> AtpgatePolicy -> AtpgateNet
+//                                              \-> AtpgateHTTP
+// The policy engine knows nothing of sockets, the HTTP codec knows nothing of sockets,
+// the engine knows nothing of YAML, and the CLI is thin.
+let package = Package(
+    name: "atpgate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "atpgate", targets: ["atpgate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // IP addresses, networks and host-name normalisation: pure values, no I/O.
+        .target(name: "AtpgateNet"),
+        // The policy file, its compiled rules, decisions and address vetting. No sockets.
+        .target(name: "AtpgatePolicy", dependencies: [
+            "AtpgateNet",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        // HTTP/1.1 head parsing, framing and head rewriting. No sockets.
+        .target(name: "AtpgateHTTP"),
+        // Linux calls Swift's Glibc module does not expose (splice, pipe2, accept4, F_SETPIPE_SZ).
+        .target(name: "CAtpgateSys"),
+        // The Dispatch-based I/O engine: listeners, resolver, dialer, relay, access log.
+        .target(name: "AtpgateEngine", dependencies: [
+            "AtpgateNet", "AtpgatePolicy", "AtpgateHTTP", "CAtpgateSys",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Command-line commands (thin: parse arguments, call the library).
+        .target(name: "AtpgateCLI", dependencies: [
+            "AtpgateEngine", "AtpgatePolicy",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "atpgate", dependencies: ["AtpgateCLI"]),
+
+        .testTarget(name: "AtpgatePolicyTests", dependencies: ["AtpgatePolicy", "AtpgateNet"]),
+        .testTarget(name: "AtpgateHTTPTests", dependencies: ["AtpgateHTTP"]),
+        .testTarget(name: "AtpgateEngineTests", dependencies: [
+            "AtpgateEngine", "AtpgatePolicy", "AtpgateNet", "AtpgateHTTP", "CAtpgateSys",
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

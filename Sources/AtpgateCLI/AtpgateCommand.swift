@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// `atpgate` — a forward proxy for Microsoft Defender for Identity sensors.
+/// With no arguments it runs the proxy on the shipped policy (`run` is the default subcommand).
+public struct AtpgateCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "atpgate",
+        abstract: "An allowlisting forward proxy for Microsoft Defender for Identity (Azure ATP) sensors.",
+        subcommands: [RunCommand.self],
+        defaultSubcommand: RunCommand.self
+    )
+
+    public init() {}
+}

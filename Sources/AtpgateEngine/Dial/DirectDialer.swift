@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Dials the vetted addresses one after another: a timeout per attempt, a cap on the total.
+struct DirectDialer: Dialer {
+    func dial(_ request: DialRequest, on loop: IOLoop,
+              completion: @escaping (Result<DialedConnection, DialError>) -> Void) -> DialAttempt {
+        let attempt = DirectDialAttempt(request: request, loop: loop, completion: completion)
+        attempt.start()
+        return attempt
+    }
+}
+
+/// State of one dial; confined to `loop.queue`.
+final class DirectDialAttempt: DialAttempt, @unchecked Sendable {
+    private let request: DialRequest
+    private let loop: IOLoop
+    private var completion: ((Result<DialedConnection, DialError>) -> Void)?
+    private var index = 0
+    private var current: SocketChannel?
+    private var currentAddress: SocketAddress?
+    private let attemptTimer: Deadline
+    private let totalTimer: Deadline
+    private var lastError = "no address to dial"
+    private var sawTimeout = false
+
+    init(request: DialRequest, loop: IOLoop, completion: @escaping (Result<DialedConnection, DialError>) -> Void) {
+        self.request = request
+        self.loop = loop
+        self.completion = completion
+        attemptTimer = Deadline(loop: loop)
+        totalTimer = Deadline(loop: loop)
+    }
+
+    func start() {
+        totalTimer.arm(after: request.totalTimeout) { [self] in
+            abandonCurrent()
+            finish(.failure(.timeout))
+        }
+        tryNext()
+    }
+
+    func cancel() {
+        abandonCurrent()
+        completion = nil
+        attemptTimer.cancel()
+        totalTimer.cancel()
+    }
+
+    private func tryNext() {
+        guard completion != nil else { return }
+        guard index < request.addresses.count else {
+            finish(.failure(sawTimeout ? .timeout : .refused(lastError)))
+            return
+        }
+        let address = request.addresses[index]
+        index += 1
+        let socket: Socket
+        do {
+            socket = try Socket.makeTCP(family: address.family)
+        } catch {
+            lastError = error.description
+            tryNext()
+            return
+        }
+        socket.setNoDelay()
+        let connected: Bool
+        do {
+            connected = try socket.startConnect(to: address)
+        } catch {
+            socket.close()
+            lastError = error.description
+            tryNext()
+            return
+        }
+        currentAddress = address
+        // Loopback and nearby peers usually finish the handshake at once: check before arming a source.
+        if connected || socket.isWritableNow {
+            settle(socket: socket, channel: nil)
+            return
+        }
+        let channel = SocketChannel(socket: socket, loop: loop)
+        current = channel
+        attemptTimer.arm(after: request.attemptTimeout) { [self] in
+            sawTimeout = true
+            lastError = "connect \(address): timed out"
+            abandonCurrent()
+            tryNext()
+        }
+        channel.awaitWritable { [self] in
+            guard let channel = current else { return }
+            channel.stopAwaitingWritable()
+            attemptTimer.disarm()
+            settle(socket: channel.socket, channel: channel)
+        }
+    }
+
+    /// The connect finished one way or the other; SO_ERROR tells which.
+    private func settle(socket: Socket, channel: SocketChannel?) {
+        let error = socket.pendingError
+        guard let address = currentAddress else { return }
+        if error == 0 {
+            // The channel (and its already-created write source) moves to the connection.
+            current = nil
+            finish(.success(DialedConnection(channel: channel ?? SocketChannel(socket: socket, loop: loop),
+                                             address: address)))
+            return
+        }
+        lastError = "connect \(address): \(String(cString: strerror(error)))"
+        if error == ETIMEDOUT { sawTimeout = true }
+        if let channel { current = nil; channel.close() } else { socket.close() }
+        tryNext()
+    }
+
+    private func abandonCurrent() {
+        current?.close()
+        current = nil
+        attemptTimer.disarm()
+    }
+
+    private func finish(_ result: Result<DialedConnection, DialError>) {
+        attemptTimer.cancel()
+        totalTimer.cancel()
+        guard let completion else {
+            if case .success(let connection) = result { connection.channel.close() }
+            return
+        }
+        self.completion = nil
+        completion(result)
+    }
+}

@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Logging
+
+/// A listening socket whose accept source hands each connection to the next loop.
+///
+/// On EMFILE/ENFILE (no descriptor left) the listener stops watching for a moment and tries again:
+/// the pending connection stays in the backlog, and the proxy neither spins nor stops serving.
+final class Listener: @unchecked Sendable {
+    let address: SocketAddress
+    private let channel: SocketChannel
+    private let loop: IOLoop
+    private let onAccept: (Socket, SocketAddress) -> Void
+    private let logger: Logger
+    private var backingOff = false
+
+    /// Binds and listens; throws with the address in the message on failure.
+    init(address: SocketAddress, loop: IOLoop, logger: Logger, onAccept: @escaping (Socket, SocketAddress) -> Void) throws(SocketError) {
+        let socket = try Socket.makeTCP(family: address.family)
+        do {
+            try socket.setOption(level: SOL_SOCKET, name: SO_REUSEADDR, value: 1)
+            if !address.ip.isIPv4 {
+                // [::]:port must not also claim 0.0.0.0:port: both are listed explicitly when wanted.
+                try socket.setOption(level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: 1)
+            }
+            try socket.bind(address)
+            try socket.listen(backlog: 4096)
+        } catch {
+            socket.close()
+            throw error
+        }
+        self.address = socket.localAddress ?? address
+        self.channel = SocketChannel(socket: socket, loop: loop)
+        self.loop = loop
+        self.logger = logger
+        self.onAccept = onAccept
+    }
+
+    func start() {
+        loop.queue.async { [self] in
+            channel.setReadHandler { [self] in acceptPending() }
+        }
+    }
+
+    func stop() {
+        loop.queue.async { [self] in channel.close() }
+    }
+
+    private func acceptPending() {
+        // A bounded batch per event keeps one busy listener from starving the loop's connections.
+        for _ in 0..<64 {
+            do {
+                guard let (socket, peer) = try channel.socket.accept() else { return }
+                guard let peer else { socket.close(); continue }
+                onAccept(socket, peer)
+            } catch {
+                if error.errno == EMFILE || error.errno == ENFILE || error.errno == ENOBUFS || error.errno == ENOMEM {
+                    backOff(error)
+                } else {
+                    logger.warning("accept on \(address) failed: \(error)")
+                }
+                return
+            }
+        }
+    }
+
+    private func backOff(_ error: SocketError) {
+        guard !backingOff else { return }
+        backingOff = true
+        logger.warning("accept on \(address): \(error); pausing accepts for 100ms")
+        channel.pauseReading()
+        loop.queue.asyncAfter(deadline: .now() + .milliseconds(100)) { [self] in
+            backingOff = false
+            guard !channel.isClosed else { return }
+            channel.resumeReading()
+        }
+    }
+}

@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Synchronization
+
+/// Writes lines to a descriptor (stdout for the access log) from its own thread, so a slow or
+/// blocked reader never stalls the I/O queues. The buffer is bounded; lines that do not fit are
+/// dropped and counted.
+public final class LineWriter: @unchecked Sendable {
+    private struct State {
+        var lines: [String] = []
+        var bufferedBytes = 0
+        var stopping = false
+        var writing = false
+    }
+
+    private let fd: Int32
+    private let maxBufferedBytes: Int
+    private let state = Mutex(State())
+    private let wakeup = NSCondition()
+    private let droppedCounter = Atomic<Int>(0)
+
+    public init(fd: Int32 = STDOUT_FILENO, maxBufferedBytes: Int = 4 << 20) {
+        self.fd = fd
+        self.maxBufferedBytes = maxBufferedBytes
+        let thread = Thread { [self] in run() }
+        thread.name = "atpgate.log-writer"
+        thread.start()
+    }
+
+    /// Lines dropped because the buffer was full.
+    public var dropped: Int { droppedCounter.load(ordering: .relaxed) }
+
+    public func write(_ line: String) {
+        let accepted = state.withLock { state -> Bool in
+            guard state.bufferedBytes + line.utf8.count <= maxBufferedBytes else { return false }
+            state.lines.append(line)
+            state.bufferedBytes += line.utf8.count
+            return true
+        }
+        guard accepted else {
+            droppedCounter.wrappingAdd(1, ordering: .relaxed)
+            return
+        }
+        wakeup.lock()
+        wakeup.signal()
+        wakeup.unlock()
+    }
+
+    /// Waits (up to `timeout` seconds) until every buffered line is written.
+    public func flush(timeout: Double = 2) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let idle = state.withLock { $0.lines.isEmpty && !$0.writing }
+            if idle { return }
+            usleep(1000)
+        }
+    }
+
+    private func run() {
+        while true {
+            wakeup.lock()
+            var batch: [String] = []
+            while true {
+                batch = state.withLock { state in
+                    let lines = state.lines
+                    state.lines.removeAll(keepingCapacity: true)
+                    state.bufferedBytes = 0
+                    state.writing = !lines.isEmpty
+                    return lines
+                }
+                if !batch.isEmpty { break }
+                wakeup.wait()
+            }
+            wakeup.unlock()
+            var data = batch.joined()
+            data.withUTF8 { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        if errno == EAGAIN { usleep(1000); continue }
+                        break
+                    }
+                    offset += n
+                }
+            }
+            state.withLock { $0.writing = false }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import Dispatch
+
+/// One serial queue that runs sockets, relays and timers, plus the scratch buffer its handlers
+/// copy through. Every connection lives on exactly one loop for its whole life.
+public final class IOLoop: @unchecked Sendable {
+    public let queue: DispatchQueue
+
+    /// Shared by every connection on this loop. Guarded by `queue`: only used synchronously inside
+    /// one handler, never held across events.
+    let scratch: UnsafeMutableRawBufferPointer
+
+    static let scratchSize = 64 * 1024
+
+    init(label: String) {
+        queue = DispatchQueue(label: label, qos: .userInitiated)
+        scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.scratchSize, alignment: 16)
+    }
+
+    deinit {
+        scratch.deallocate()
+    }
+
+    func assertOnQueue() {
+        #if DEBUG
+        dispatchPrecondition(condition: .onQueue(queue))
+        #endif
+    }
+}
+
+/// A small pool of loops, one per core; connections are spread round-robin.
+public final class IOLoopGroup: @unchecked Sendable {
+    public let loops: [IOLoop]
+    private let next = AtomicCounter()
+
+    public init(count: Int) {
+        loops = (0..<max(1, count)).map { IOLoop(label: "atpgate.io.\($0)") }
+    }
+
+    public func nextLoop() -> IOLoop {
+        loops[next.increment() % loops.count]
+    }
+}

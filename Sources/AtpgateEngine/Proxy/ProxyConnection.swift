@@ -1,0 +1,392 @@
+import Dispatch
+import AtpgateNet
+import AtpgatePolicy
+import AtpgateHTTP
+
+/// One client connection, from accept to close. Confined to `loop.queue`.
+///
+/// States (see docs/architecture.md):
+///   readingHead -> deciding -> resolving -> dialing -> tunnel            (CONNECT)
+///                                                  \-> forwarding -> readingHead (keep-alive)
+///   any state -> answering an error -> lingering close -> closed
+final class ProxyConnection: @unchecked Sendable {
+    enum Phase {
+        case readingHead
+        case resolving
+        case dialing
+        case tunnel(Tunnel)
+        case forwarding(HTTPExchange)
+        case lingering
+        case closed
+    }
+
+    let id: Int
+    let loop: IOLoop
+    let client: SocketChannel
+    let clientAddress: SocketAddress
+    private let context: ProxyContext
+    private let deadline: Deadline
+    private var policy: Policy
+    private(set) var phase: Phase = .readingHead
+
+    private var buffer: [UInt8] = []
+    private var scanner = HeadScanner(limit: 16384)
+    private var requestStarted: UInt64 = 0
+    private var record: AccessRecord?
+    private var dial: DialAttempt?
+    private var lookupGeneration = 0
+    private var servedRequests = 0
+    private var stopAccepting = false
+
+    init(id: Int, loop: IOLoop, socket: Socket, clientAddress: SocketAddress, context: ProxyContext) {
+        self.id = id
+        self.loop = loop
+        self.client = SocketChannel(socket: socket, loop: loop)
+        self.clientAddress = clientAddress
+        self.context = context
+        self.deadline = Deadline(loop: loop)
+        self.policy = context.policies.policy
+    }
+
+    func start() {
+        loop.assertOnQueue()
+        context.registry.add(self)
+        client.socket.setNoDelay()
+        beginHead()
+    }
+
+    /// Graceful shutdown: a connection waiting for a request closes now; one mid-request finishes it
+    /// and then closes. `force` ends everything (the grace period is over).
+    func shutdown(force: Bool) {
+        loop.assertOnQueue()
+        stopAccepting = true
+        if force {
+            if case .tunnel(let tunnel) = phase { tunnel.close(reason: "shutdown") }
+            if case .forwarding(let exchange) = phase { exchange.abort() ; finishRequest(status: record?.status ?? 0, error: "shutdown") }
+            close()
+        } else if case .readingHead = phase, buffer.isEmpty {
+            close()
+        }
+    }
+
+    // MARK: Reading the request head
+
+    private func beginHead() {
+        phase = .readingHead
+        policy = context.policies.policy
+        scanner = HeadScanner(limit: policy.limits.headBytes)
+        requestStarted = monotonicNanos()
+        record = nil
+        deadline.arm(after: policy.timeouts.head) { [self] in headTimedOut() }
+        client.setReadHandler { [self] in readHead() }
+        if !buffer.isEmpty { processBuffered() }
+    }
+
+    private func readHead() {
+        guard case .readingHead = phase else { return }
+        let count: Int
+        do {
+            guard let n = try client.socket.read(into: loop.scratch) else { return }
+            count = n
+        } catch {
+            close()
+            return
+        }
+        if count == 0 {
+            // The client went away; a half-sent head is not a request worth logging.
+            close()
+            return
+        }
+        buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]))
+        processBuffered()
+    }
+
+    private func processBuffered() {
+        let headLength: Int?
+        do {
+            headLength = try buffer.withUnsafeBytes { bytes throws(HTTPHeadError) in try scanner.scan(bytes) }
+        } catch {
+            fail(.headTooLarge(limit: policy.limits.headBytes), method: "-", target: "-")
+            return
+        }
+        guard let headLength else { return }
+        client.pauseReading()
+        deadline.disarm()
+        let leftover = Array(buffer[headLength...])
+        let parsed = buffer.withUnsafeBytes { bytes in
+            Result { () throws(HTTPHeadError) -> HTTPRequestHead in
+                try HTTPRequestHead.parse(UnsafeRawBufferPointer(rebasing: bytes[0..<headLength]))
+            }
+        }
+        buffer = []
+        switch parsed {
+        case .success(let head):
+            handle(head, leftover: leftover)
+        case .failure(let error):
+            fail(.badRequest(Self.reason(error)), method: "-", target: "-")
+        }
+    }
+
+    private func headTimedOut() {
+        guard case .readingHead = phase else { return }
+        if buffer.isEmpty {
+            // An idle keep-alive connection, or a client that never spoke: nothing to answer.
+            close()
+        } else {
+            fail(.headTimeout(seconds: policy.timeouts.head), method: "-", target: "-")
+        }
+    }
+
+    // MARK: Deciding
+
+    private func handle(_ head: HTTPRequestHead, leftover: [UInt8]) {
+        record = AccessRecord(ts: wallClockNow(), client: clientAddress.description, method: head.method,
+                              target: head.target, decision: "error", rule: nil, upstream: nil, status: 0,
+                              bytesUp: 0, bytesDown: 0, durationMs: 0, error: nil)
+        do throws(ProxyFailure) {
+            let clientDecision = policy.isClientAllowed(clientAddress.ip)
+            if clientDecision.verdict == .deny {
+                throw .clientDenied(rule: clientDecision.rule.text, reason: clientDecision.reason)
+            }
+            let request = try ForwardRequest(head: head)
+            let host: Host
+            do {
+                host = try Host.normalize(request.host)
+            } catch {
+                throw .badRequest("invalid host: \(error.reason)")
+            }
+            let decision = policy.decide(DecisionRequest(client: clientAddress.ip, host: host, port: request.port,
+                                                         kind: request.kind))
+            record?.rule = decision.rule.text
+            if decision.verdict == .deny {
+                throw .denied(rule: decision.rule.text, reason: decision.reason)
+            }
+            record?.decision = "allow"
+            resolve(host, request: request, head: head, leftover: leftover)
+        } catch {
+            fail(error)
+        }
+    }
+
+    // MARK: Resolving and vetting
+
+    private func resolve(_ host: Host, request: ForwardRequest, head: HTTPRequestHead, leftover: [UInt8]) {
+        switch host {
+        case .ip(let address):
+            vetAndDial([address], host: host, request: request, head: head, leftover: leftover)
+        case .name(let name):
+            if let addresses = policy.staticAddresses(for: host) {
+                vetAndDial(addresses, host: host, request: request, head: head, leftover: leftover)
+                return
+            }
+            phase = .resolving
+            lookupGeneration += 1
+            let generation = lookupGeneration
+            let dnsTimeout = policy.timeouts.dns
+            deadline.arm(after: dnsTimeout) { [self] in
+                guard case .resolving = phase, generation == lookupGeneration else { return }
+                lookupGeneration += 1
+                fail(.dnsTimeout(name, seconds: dnsTimeout))
+            }
+            let loop = self.loop
+            context.resolver.resolve(name) { [self] result in
+                loop.queue.async { [self] in
+                    guard case .resolving = phase, generation == lookupGeneration else { return }
+                    deadline.disarm()
+                    switch result {
+                    case .success(let addresses):
+                        vetAndDial(addresses, host: host, request: request, head: head, leftover: leftover)
+                    case .failure(.notFound(let reason)):
+                        fail(.dnsFailed(name, reason))
+                    case .failure(.timeout):
+                        fail(.dnsTimeout(name, seconds: dnsTimeout))
+                    case .failure(.busy):
+                        fail(.resolverBusy(name))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fail closed: one denied address refuses the whole request; the good ones are never dialled.
+    private func vetAndDial(_ addresses: [IPAddress], host: Host, request: ForwardRequest,
+                            head: HTTPRequestHead, leftover: [UInt8]) {
+        if addresses.isEmpty {
+            fail(.dnsFailed(host.description, "no addresses"))
+            return
+        }
+        if case .denied(let address, let rule) = policy.vet(addresses) {
+            fail(.addressDenied(rule: rule.text,
+                                message: "address \(address) of \(host) is in a denied range (\(rule.text))"))
+            return
+        }
+        let targets = addresses.map { SocketAddress(ip: $0, port: request.port) }
+        if let own = targets.first(where: { context.selfAddresses.contains($0) }) {
+            fail(.addressDenied(rule: "builtin:self", message: "\(own) is this proxy's own listening address"))
+            return
+        }
+        phase = .dialing
+        let timeouts = policy.timeouts
+        let dialRequest = DialRequest(addresses: interleaveFamilies(targets), attemptTimeout: timeouts.connect,
+                                      totalTimeout: timeouts.connect * 2)
+        dial = context.dialer.dial(dialRequest, on: loop) { [self] result in
+            dial = nil
+            guard case .dialing = phase else {
+                if case .success(let connection) = result { connection.channel.close() }
+                return
+            }
+            switch result {
+            case .failure(.refused(let message)):
+                fail(.connectRefused(message))
+            case .failure(.timeout):
+                fail(.connectTimeout("\(host):\(request.port)"))
+            case .success(let connection):
+                record?.upstream = connection.address.description
+                connected(connection.channel, request: request, head: head, leftover: leftover)
+            }
+        }
+    }
+
+    // MARK: Relaying
+
+    private func connected(_ upstream: SocketChannel, request: ForwardRequest, head: HTTPRequestHead, leftover: [UInt8]) {
+        upstream.socket.setNoDelay()
+        switch request.kind {
+        case .connect:
+            let tunnel = Tunnel(client: client, upstream: upstream, loop: loop, deadline: deadline,
+                                idleTimeout: policy.timeouts.idle)
+            phase = .tunnel(tunnel)
+            record?.status = 200
+            tunnel.start(reply: Self.connectionEstablished, pipelined: leftover) { [self] error in
+                record?.bytesUp = tunnel.bytesUp
+                record?.bytesDown = tunnel.bytesDown
+                upstream.close()
+                finishRequest(status: 200, error: error.map(Self.tunnelErrorToken))
+                close()
+            }
+        case .http(let path):
+            let exchange = HTTPExchange(client: client, upstream: upstream, loop: loop, deadline: deadline,
+                                        head: head, host: request.hostForHeader, port: request.explicitPort,
+                                        path: path, framing: request.framing, timeouts: policy.timeouts,
+                                        headLimit: max(policy.limits.headBytes, 65536))
+            phase = .forwarding(exchange)
+            exchange.start(leftover: leftover) { [self] outcome in
+                upstream.close()
+                exchangeEnded(outcome)
+            }
+        }
+    }
+
+    private func exchangeEnded(_ outcome: HTTPExchange.Outcome) {
+        switch outcome {
+        case .failedBeforeResponse(let failure, let bytesUp):
+            record?.bytesUp = bytesUp
+            fail(failure)
+        case .ended(let status, let bytesUp, let bytesDown, let error, let keepAlive, let leftover):
+            record?.bytesUp = bytesUp
+            record?.bytesDown = bytesDown
+            finishRequest(status: status, error: error)
+            servedRequests += 1
+            if keepAlive && !stopAccepting {
+                buffer = leftover
+                beginHead()
+            } else {
+                close()
+            }
+        }
+    }
+
+    static let connectionEstablished = Array("HTTP/1.1 200 Connection established\r\n\r\n".utf8)
+
+    static func tunnelErrorToken(_ message: String) -> String {
+        message == "idle-timeout" || message == "shutdown" ? message : "upstream-reset"
+    }
+
+    // MARK: Errors and closing
+
+    /// Answers an error, logs it, and closes the connection (lingering so the client reads the answer).
+    private func fail(_ failure: ProxyFailure, method: String? = nil, target: String? = nil) {
+        if record == nil {
+            record = AccessRecord(ts: wallClockNow(), client: clientAddress.description, method: method ?? "-",
+                                  target: target ?? "-", decision: "error", rule: nil, upstream: nil, status: 0,
+                                  bytesUp: 0, bytesDown: 0, durationMs: 0, error: nil)
+        }
+        record?.decision = failure.decision
+        if let rule = failure.rule { record?.rule = rule }
+        dial?.cancel()
+        dial = nil
+        finishRequest(status: failure.status, error: failure.token)
+        let response = ErrorResponse.bytes(status: failure.status, token: failure.token, message: failure.message)
+        lingerClose(after: response)
+    }
+
+    private func finishRequest(status: Int, error: String?) {
+        guard var record else { return }
+        self.record = nil
+        record.status = status
+        record.error = error
+        record.durationMs = Double(monotonicNanos() &- requestStarted) / 1e6
+        context.accessLog(record)
+    }
+
+    /// Sends `response`, half-closes, then reads and discards until the client closes or a short
+    /// timer ends: closing with unread input would reset the connection and lose the answer.
+    private func lingerClose(after response: [UInt8]) {
+        phase = .lingering
+        buffer = []
+        var remaining = response[...]
+        /// True when done: all written, or the client is gone (nothing more to try).
+        func flush() -> Bool {
+            while !remaining.isEmpty {
+                do {
+                    guard let n = try remaining.withUnsafeBytes({ bytes throws(SocketError) in try client.socket.write(bytes) }) else {
+                        return false
+                    }
+                    remaining = remaining.dropFirst(n)
+                } catch {
+                    return true
+                }
+            }
+            return true
+        }
+        let lingerSeconds = min(2.0, policy.timeouts.grace)
+        deadline.arm(after: lingerSeconds) { [self] in close() }
+        let done = flush()
+        if !done {
+            client.awaitWritable { [self] in
+                if flush() {
+                    client.stopAwaitingWritable()
+                    finishLinger()
+                }
+            }
+        } else {
+            finishLinger()
+        }
+    }
+
+    private func finishLinger() {
+        client.socket.shutdownWrite()
+        client.setReadHandler { [self] in
+            let n = try? client.socket.read(into: loop.scratch)
+            if n == nil || n == 0 { close() }   // error or end of stream
+            // nil inside (would block): keep waiting
+        }
+    }
+
+    private func close() {
+        if case .closed = phase { return }
+        phase = .closed
+        dial?.cancel()
+        dial = nil
+        deadline.cancel()
+        client.close()
+        context.registry.remove(self)
+    }
+
+    static func reason(_ error: HTTPHeadError) -> String {
+        switch error {
+        case .tooLarge: return "request head too large"
+        case .malformed(let reason): return reason
+        }
+    }
+}

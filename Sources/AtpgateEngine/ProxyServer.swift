@@ -1,0 +1,160 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Logging
+import AtpgateNet
+import AtpgatePolicy
+
+/// The proxy: listeners, loops, the shared context, and graceful shutdown.
+public final class ProxyServer: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Serial I/O queues; one per core is the usual shape.
+        public var loops: Int
+        /// Replaces the policy's `listen` (the `--listen` flag); port 0 picks a free port.
+        public var listen: [ListenAddress]?
+        /// The resolver seam; nil = getaddrinfo on dedicated threads.
+        public var resolver: (any Resolver)?
+        /// Where access-log records go; nil = JSON lines on stdout through a bounded async writer.
+        public var accessLog: (@Sendable (AccessRecord) -> Void)?
+
+        public init(loops: Int = Self.defaultLoopCount, listen: [ListenAddress]? = nil,
+                    resolver: (any Resolver)? = nil, accessLog: (@Sendable (AccessRecord) -> Void)? = nil) {
+            self.loops = loops
+            self.listen = listen
+            self.resolver = resolver
+            self.accessLog = accessLog
+        }
+
+        public static var defaultLoopCount: Int {
+            max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        }
+    }
+
+    public let policies: PolicyStore
+    public let logger: Logger
+    private let options: Options
+    private let group: IOLoopGroup
+    private let registry = ConnectionRegistry()
+    private let resolver: any Resolver
+    private let accessWriter: LineWriter?
+    private var listeners: [Listener] = []   // set in start(), read-only afterwards
+    private var context: ProxyContext?
+
+    public init(policy: Policy, options: Options = Options(), logger: Logger = Logger(label: "atpgate")) {
+        self.policies = PolicyStore(policy)
+        self.options = options
+        self.logger = logger
+        self.group = IOLoopGroup(count: options.loops)
+        self.resolver = options.resolver ?? SystemResolver()
+        if options.accessLog == nil {
+            accessWriter = LineWriter(fd: STDOUT_FILENO)
+        } else {
+            accessWriter = nil
+        }
+    }
+
+    /// The addresses actually bound (with the real port when 0 was asked for).
+    public var boundAddresses: [SocketAddress] { listeners.map(\.address) }
+
+    /// Connections open right now (clients being served, including their tunnels).
+    public var liveConnections: Int { registry.count }
+
+    /// Access-log lines dropped because stdout could not keep up.
+    public var droppedLogLines: Int { accessWriter?.dropped ?? 0 }
+
+    /// Binds every listener (all or nothing) and starts accepting.
+    public func start() throws(SocketError) {
+        let addresses = options.listen ?? policies.policy.listen
+        var bound: [Listener] = []
+        for (index, listen) in addresses.enumerated() {
+            let loop = group.loops[index % group.loops.count]
+            do {
+                let listener = try Listener(address: SocketAddress(ip: listen.ip, port: listen.port), loop: loop,
+                                            logger: logger) { [weak self] socket, peer in
+                    self?.accepted(socket, from: peer)
+                }
+                bound.append(listener)
+            } catch {
+                for listener in bound { listener.stop() }
+                throw error
+            }
+        }
+        listeners = bound
+        let writer = accessWriter
+        let sink: @Sendable (AccessRecord) -> Void = options.accessLog ?? { record in writer?.write(record.jsonLine) }
+        context = ProxyContext(policies: policies, resolver: resolver, dialer: DirectDialer(), accessLog: sink,
+                               selfAddresses: Self.selfAddresses(of: bound.map(\.address)), registry: registry,
+                               logger: logger)
+        for listener in bound { listener.start() }
+    }
+
+    /// Stops accepting, lets open connections finish for `grace` seconds, then closes the rest.
+    /// `completion` runs once every connection is gone.
+    public func stop(grace: Double, completion: @escaping @Sendable () -> Void) {
+        for listener in listeners { listener.stop() }
+        registry.forEach { $0.shutdown(force: false) }
+        let start = monotonicNanos()
+        let registry = self.registry
+        let writer = accessWriter
+        let resolver = self.resolver
+        @Sendable func poll() {
+            if registry.count == 0 || Double(monotonicNanos() &- start) / 1e9 >= grace {
+                registry.forEach { $0.shutdown(force: true) }
+                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) {
+                    writer?.flush()
+                    (resolver as? SystemResolver)?.stop()
+                    completion()
+                }
+                return
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) { poll() }
+        }
+        poll()
+    }
+
+    private func accepted(_ socket: Socket, from peer: SocketAddress) {
+        guard let context else { socket.close(); return }
+        let loop = group.nextLoop()
+        let connection = ProxyConnection(id: registry.makeID(), loop: loop, socket: socket, clientAddress: peer,
+                                         context: context)
+        loop.queue.async { connection.start() }
+    }
+
+    /// The proxy's own endpoints: the bound addresses, and for wildcard listeners every local address.
+    static func selfAddresses(of bound: [SocketAddress]) -> SelfAddresses {
+        var addresses = SelfAddresses()
+        for address in bound {
+            if address.ip == IPAddress("0.0.0.0") || address.ip == IPAddress("::") {
+                addresses.wildcardPorts.insert(address.port)
+            } else {
+                addresses.exact.insert(address)
+            }
+        }
+        if !addresses.wildcardPorts.isEmpty {
+            addresses.localIPs = localInterfaceAddresses()
+        }
+        return addresses
+    }
+
+    static func localInterfaceAddresses() -> Set<IPAddress> {
+        var result: Set<IPAddress> = [IPAddress("127.0.0.1")!, IPAddress("::1")!]
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return result }
+        defer { freeifaddrs(first) }
+        var node: UnsafeMutablePointer<ifaddrs>? = first
+        while let entry = node {
+            if let addr = entry.pointee.ifa_addr {
+                let family = Int32(addr.pointee.sa_family)
+                var storage = sockaddr_storage()
+                let size = family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size
+                if family == AF_INET || family == AF_INET6 {
+                    withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: addr, count: size)) }
+                    if let socketAddress = SocketAddress(storage: storage) { result.insert(socketAddress.ip) }
+                }
+            }
+            node = entry.pointee.ifa_next
+        }
+        return result
+    }
+}

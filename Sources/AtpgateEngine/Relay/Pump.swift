@@ -1,0 +1,326 @@
+import AtpgateHTTP
+
+/// Moves bytes one way, from a source channel to a sink channel, on the loop's queue.
+///
+/// - Copies through the loop's shared scratch buffer; a per-pump buffer exists only while a
+///   write is partially done, so an idle tunnel holds no buffers at all.
+/// - Back-pressure: while bytes wait for the sink, the source is not read.
+/// - A stream (tunnel) direction switches to splice(2) through a pipe once one read has filled
+///   the scratch buffer: short tunnels never pay for pipes, bulk ones stop copying. When no pipe
+///   can be had (EMFILE, per-user pipe limit) it keeps copying.
+/// - Framed directions (HTTP bodies) stop exactly at the message end; bytes read past it are
+///   handed back as `leftover` (a pipelined next request).
+final class Pump: @unchecked Sendable {
+    enum Framing {
+        case stream                  // until the source closes (tunnels, close-delimited responses)
+        case length(UInt64)          // Content-Length
+        case chunked                 // Transfer-Encoding: chunked
+    }
+
+    enum End {
+        case sourceClosed                    // stream framing: the source sent end of stream, all bytes delivered
+        case complete(leftover: [UInt8])     // framed message delivered
+        case failed(String)                  // read/write error, reset, or a truncated/invalid body
+    }
+
+    let source: SocketChannel
+    let sink: SocketChannel
+    private let loop: IOLoop
+    private let spliceAllowed: Bool
+    private let halfCloseOnEnd: Bool
+    private var framing: Framing
+    private var remaining: UInt64 = 0
+    private var chunked = ChunkedFramer()
+
+    /// Body bytes delivered to the sink (priming bytes excluded).
+    private(set) var bytes: UInt64 = 0
+    /// Monotonic time of the last byte moved, for the idle timeout.
+    private(set) var lastActivity = monotonicNanos()
+    private(set) var isFinished = false
+    var onEnd: ((End) -> Void)?
+
+    private var pending: UnsafeMutableRawBufferPointer?
+    private var pendingStart = 0
+    private var pendingEnd = 0
+    private var pipe: SplicePipe?
+    private var pipeBytes = 0
+    private var wantsPipe = false
+    private var pipeUnavailable = false
+    private var sourceEnded = false
+    private var messageComplete = false
+    private var leftover: [UInt8] = []
+
+    init(from source: SocketChannel, to sink: SocketChannel, loop: IOLoop, framing: Framing,
+         spliceAllowed: Bool = false, halfCloseOnEnd: Bool = false) {
+        self.source = source
+        self.sink = sink
+        self.loop = loop
+        self.framing = framing
+        self.spliceAllowed = spliceAllowed
+        self.halfCloseOnEnd = halfCloseOnEnd
+        if case .length(let length) = framing { remaining = length }
+    }
+
+    deinit {
+        pending?.deallocate()
+        pipe?.close()
+    }
+
+    /// Starts the pump. `prime` is written to the sink first (a 200 reply, a rewritten head; not
+    /// counted as body), then `initial` — bytes already read from the source — passes through framing.
+    func start(prime: [UInt8] = [], initial: [UInt8] = []) {
+        if !prime.isEmpty {
+            prime.withUnsafeBytes { deliver($0) }
+        }
+        if !initial.isEmpty && !isFinished {
+            initial.withUnsafeBytes { accept($0) }
+        }
+        guard !isFinished else { return }
+        if messageCompleteWithNothingToRead() {
+            messageComplete = true
+        }
+        if pendingCount == 0 {
+            if messageComplete { finish(.complete(leftover: leftover)); return }
+            source.setReadHandler { [self] in readable() }
+        } else {
+            // Bytes wait for the sink; reading resumes once they are flushed.
+            source.setReadHandler { [self] in readable() }
+            source.pauseReading()
+        }
+    }
+
+    /// Stops moving bytes without reporting (the owner is closing both channels).
+    func stop() {
+        guard !isFinished else { return }
+        isFinished = true
+        onEnd = nil
+        releaseResources()
+    }
+
+    private var pendingCount: Int { (pendingEnd - pendingStart) + pipeBytes }
+
+    private func messageCompleteWithNothingToRead() -> Bool {
+        switch framing {
+        case .length: return remaining == 0
+        case .chunked: return chunked.isComplete
+        case .stream: return false
+        }
+    }
+
+    // MARK: Source side
+
+    private func readable() {
+        guard !isFinished else { return }
+        if pipe != nil {
+            spliceIn()
+            return
+        }
+        var limit = loop.scratch.count
+        if case .length = framing { limit = Int(min(UInt64(limit), remaining)) }
+        if limit == 0 { source.pauseReading(); return }
+        let count: Int
+        do {
+            guard let n = try source.socket.read(into: UnsafeMutableRawBufferPointer(rebasing: loop.scratch[0..<limit])) else {
+                return
+            }
+            count = n
+        } catch {
+            finish(.failed(error.description))
+            return
+        }
+        if count == 0 {
+            sourceClosed()
+            return
+        }
+        lastActivity = monotonicNanos()
+        accept(UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]))
+        if isFinished { return }
+        if count == loop.scratch.count, case .stream = framing, spliceAllowed, !pipeUnavailable {
+            wantsPipe = true
+        }
+        afterProgress()
+    }
+
+    /// Runs bytes read from the source through framing and on to the sink.
+    private func accept(_ bytes: UnsafeRawBufferPointer) {
+        var messageBytes = bytes.count
+        switch framing {
+        case .stream:
+            break
+        case .length:
+            messageBytes = Int(min(UInt64(bytes.count), remaining))
+            remaining -= UInt64(messageBytes)
+            if remaining == 0 { messageComplete = true }
+        case .chunked:
+            do {
+                messageBytes = try chunked.consume(bytes)
+            } catch {
+                finish(.failed("invalid chunked body: \(error)"))
+                return
+            }
+            if chunked.isComplete { messageComplete = true }
+        }
+        if messageBytes < bytes.count {
+            leftover.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[messageBytes...]))
+        }
+        self.bytes += UInt64(messageBytes)
+        deliver(UnsafeRawBufferPointer(rebasing: bytes[0..<messageBytes]))
+    }
+
+    private func spliceIn() {
+        guard let pipe else { return }
+        do {
+            guard let n = try SplicePipe.splice(from: source.socket.fd, to: pipe.writeEnd, count: pipe.capacity - pipeBytes) else {
+                return
+            }
+            if n == 0 {
+                sourceClosed()
+                return
+            }
+            pipeBytes += n
+            bytes += UInt64(n)
+            lastActivity = monotonicNanos()
+            try drainPipe()
+        } catch {
+            finish(.failed(error.description))
+            return
+        }
+        afterProgress()
+    }
+
+    private func sourceClosed() {
+        sourceEnded = true
+        source.pauseReading()
+        if pendingCount == 0 { endOfSource() }
+    }
+
+    private func endOfSource() {
+        switch framing {
+        case .stream:
+            if halfCloseOnEnd { sink.socket.shutdownWrite() }
+            finish(.sourceClosed)
+        case .length, .chunked:
+            finish(.failed("the peer closed before the end of the body"))
+        }
+    }
+
+    // MARK: Sink side
+
+    /// Writes what the sink takes now; keeps the rest in the pending buffer.
+    private func deliver(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        var offset = 0
+        if pendingCount == 0 {
+            do {
+                while offset < bytes.count {
+                    guard let n = try sink.socket.write(UnsafeRawBufferPointer(rebasing: bytes[offset...])) else { break }
+                    offset += n
+                }
+            } catch {
+                finish(.failed(error.description))
+                return
+            }
+        }
+        if offset < bytes.count {
+            appendPending(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+        }
+    }
+
+    private func appendPending(_ bytes: UnsafeRawBufferPointer) {
+        let needed = (pendingEnd - pendingStart) + bytes.count
+        if pending == nil || pending!.count - pendingEnd < bytes.count {
+            let capacity = max(needed, IOLoop.scratchSize)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+            if let old = pending {
+                buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: old[pendingStart..<pendingEnd]))
+                old.deallocate()
+            }
+            pending = buffer
+            pendingEnd -= pendingStart
+            pendingStart = 0
+        }
+        UnsafeMutableRawBufferPointer(rebasing: pending![pendingEnd...]).copyMemory(from: bytes)
+        pendingEnd += bytes.count
+    }
+
+    /// After bytes moved: wait for the sink if some are pending, else go on reading (or finish).
+    private func afterProgress() {
+        guard !isFinished else { return }
+        if pendingCount > 0 {
+            source.pauseReading()
+            sink.awaitWritable { [self] in writable() }
+            return
+        }
+        if messageComplete { finish(.complete(leftover: leftover)); return }
+        if wantsPipe { switchToPipe() }
+    }
+
+    private func writable() {
+        guard !isFinished else { return }
+        do {
+            if let buffer = pending, pendingEnd > pendingStart {
+                while pendingStart < pendingEnd {
+                    guard let n = try sink.socket.write(UnsafeRawBufferPointer(rebasing: buffer[pendingStart..<pendingEnd])) else {
+                        return
+                    }
+                    pendingStart += n
+                }
+                // Free the buffer: idle tunnels should hold none.
+                buffer.deallocate()
+                pending = nil
+                pendingStart = 0
+                pendingEnd = 0
+            }
+            try drainPipe()
+        } catch {
+            finish(.failed(error.description))
+            return
+        }
+        guard pendingCount == 0 else { return }
+        sink.stopAwaitingWritable()
+        lastActivity = monotonicNanos()
+        if messageComplete { finish(.complete(leftover: leftover)); return }
+        if sourceEnded { endOfSource(); return }
+        if wantsPipe { switchToPipe() }
+        source.resumeReading()
+    }
+
+    private func drainPipe() throws(SocketError) {
+        guard let pipe else { return }
+        while pipeBytes > 0 {
+            guard let n = try SplicePipe.splice(from: pipe.readEnd, to: sink.socket.fd, count: pipeBytes) else { return }
+            pipeBytes -= n
+        }
+    }
+
+    private func switchToPipe() {
+        wantsPipe = false
+        guard pipe == nil, pendingCount == 0 else { return }
+        pipe = SplicePipe.make()
+        // No pipe now (descriptor or per-user pipe limit): keep copying for this direction.
+        if pipe == nil { pipeUnavailable = true }
+    }
+
+    // MARK: End
+
+    private func finish(_ end: End) {
+        guard !isFinished else { return }
+        isFinished = true
+        releaseResources()
+        let handler = onEnd
+        onEnd = nil
+        handler?(end)
+    }
+
+    private func releaseResources() {
+        source.pauseReading()
+        sink.stopAwaitingWritable()
+        pending?.deallocate()
+        pending = nil
+        pendingStart = 0
+        pendingEnd = 0
+        pipe?.close()
+        pipe = nil
+        pipeBytes = 0
+    }
+}

@@ -1,0 +1,81 @@
+/// A CONNECT tunnel: two pumps, client -> upstream ("up") and upstream -> client ("down").
+///
+/// End of stream in one direction becomes shutdown(SHUT_WR) toward the other side (half-close);
+/// the tunnel ends when both directions are done, on an error in either (a reset propagates as
+/// a close of both sides), or when nothing moved for `idle` seconds. Confined to the loop's queue.
+final class Tunnel: @unchecked Sendable {
+    let up: Pump
+    let down: Pump
+    private let client: SocketChannel
+    private let upstream: SocketChannel
+    private let idleTimeout: Double
+    private let deadline: Deadline
+    private var directionsDone = 0
+    private var ended = false
+    private var onClose: ((_ error: String?) -> Void)?
+
+    init(client: SocketChannel, upstream: SocketChannel, loop: IOLoop, deadline: Deadline, idleTimeout: Double) {
+        self.client = client
+        self.upstream = upstream
+        self.deadline = deadline
+        self.idleTimeout = idleTimeout
+        up = Pump(from: client, to: upstream, loop: loop, framing: .stream, spliceAllowed: true, halfCloseOnEnd: true)
+        down = Pump(from: upstream, to: client, loop: loop, framing: .stream, spliceAllowed: true, halfCloseOnEnd: true)
+    }
+
+    /// Starts relaying: `reply` (the 200) goes to the client first, `pipelined` (bytes the client
+    /// sent right behind the CONNECT head, e.g. a TLS ClientHello) to the upstream.
+    func start(reply: [UInt8], pipelined: [UInt8], onClose: @escaping (_ error: String?) -> Void) {
+        self.onClose = onClose
+        up.onEnd = { [self] end in directionEnded(end) }
+        down.onEnd = { [self] end in directionEnded(end) }
+        armIdle()
+        down.start(prime: reply)
+        if !ended { up.start(initial: pipelined) }
+    }
+
+    var bytesUp: UInt64 { up.bytes }
+    var bytesDown: UInt64 { down.bytes }
+
+    /// Ends the tunnel now (shutdown, policy cut). `reason` is logged as the error.
+    func close(reason: String?) {
+        end(error: reason)
+    }
+
+    private func directionEnded(_ end: Pump.End) {
+        switch end {
+        case .sourceClosed, .complete:
+            directionsDone += 1
+            if directionsDone == 2 { self.end(error: nil) }
+        case .failed(let message):
+            // A reset on one side: reset the other too rather than pretend an orderly end.
+            upstream.socket.setLingerZero()
+            client.socket.setLingerZero()
+            self.end(error: message)
+        }
+    }
+
+    /// The idle check runs on the connection's timer, not on socket sources.
+    private func armIdle() {
+        deadline.arm(after: idleTimeout) { [self] in
+            let last = max(up.lastActivity, down.lastActivity)
+            let idleFor = Double(monotonicNanos() &- last) / 1e9
+            if idleFor >= idleTimeout {
+                end(error: "idle-timeout")
+            } else {
+                deadline.rearm(after: idleTimeout - idleFor)
+            }
+        }
+    }
+
+    private func end(error: String?) {
+        guard !ended else { return }
+        ended = true
+        up.stop()
+        down.stop()
+        deadline.disarm()
+        let handler = onClose
+        onClose = nil
+        handler?(error)
+    }
+}

@@ -1,0 +1,20 @@
+/// Duration values for `timeouts:`: "500ms", "10s", "1.5s", "2m", "1h", or a bare number
+/// of seconds. Only this small grammar is accepted (no exponents, signs, infinities) so a
+/// typo cannot turn into a zero or endless timeout.
+enum DurationText {
+    static func seconds(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        var number = Substring(text)
+        var scale = 1.0
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            number = text.dropLast(suffix.count)
+            scale = factor
+            break
+        }
+        let parts = number.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+              let value = Double(number) else { return nil }
+        let seconds = value * scale
+        return seconds > 0 && seconds.isFinite ? seconds : nil
+    }
+}

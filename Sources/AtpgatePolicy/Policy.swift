@@ -1,0 +1,116 @@
+import AtpgateNet
+
+/// A compiled policy: immutable after load and safe to share across threads. A reload
+/// builds a new Policy and swaps the reference; nothing here is ever mutated.
+public final class Policy: Sendable {
+    /// Path as given to the loader.
+    public let file: String
+    public let listen: [ListenAddress]
+    public let clients: [IPNetwork]
+    public let timeouts: Timeouts
+    public let limits: Limits
+
+    let allowRules: [Rule]
+    let denyRules: [Rule]
+    let networkDeny: [NetworkVetter.Entry]
+    let networkAllow: [NetworkVetter.Entry]
+    let staticHosts: [String: [IPAddress]]
+
+    private let allowTable: RuleTable
+    private let denyTable: RuleTable
+    private let clientTable: PrefixTable<Bool>
+    private let vetter: NetworkVetter
+
+    static let defaultListen = [ListenAddress("127.0.0.1:3128")!]
+    static let defaultClients = [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!]
+
+    init(file: String, listen: [ListenAddress], clients: [IPNetwork], timeouts: Timeouts, limits: Limits,
+         allow: [Rule], deny: [Rule], networkDeny: [NetworkVetter.Entry], networkAllow: [NetworkVetter.Entry],
+         hosts: [String: [IPAddress]]) {
+        self.file = file
+        self.listen = listen
+        self.clients = clients
+        self.timeouts = timeouts
+        self.limits = limits
+        self.allowRules = allow
+        self.denyRules = deny
+        self.networkDeny = networkDeny
+        self.networkAllow = networkAllow
+        self.staticHosts = hosts
+        self.allowTable = RuleTable(allow)
+        self.denyTable = RuleTable(deny)
+        var clientTable = PrefixTable<Bool>()
+        for network in clients { clientTable.insert(network) { $0 = true } }
+        self.clientTable = clientTable
+        self.vetter = NetworkVetter(deny: networkDeny, allow: networkAllow)
+    }
+
+    /// Whether `address` may use the proxy at all. IPv4-mapped IPv6 peers (dual-stack
+    /// sockets) are checked as the IPv4 they are.
+    public func isClientAllowed(_ address: IPAddress) -> Decision {
+        let effective = address.mappedIPv4 ?? address
+        var match: IPNetwork? = nil
+        clientTable.forEachMatch(effective) { network, _ in if match == nil { match = network } }
+        let reference = RuleReference("clients")
+        if let match {
+            return Decision(verdict: .allow, rule: reference, reason: "client \(effective) is in clients (\(match))")
+        }
+        return Decision(verdict: .deny, rule: reference, reason: "client \(effective) is not in clients")
+    }
+
+    /// Destination decision: a matching deny rule beats any allow rule; no match denies.
+    public func decide(_ request: DecisionRequest) -> Decision {
+        var path: Substring? = nil
+        if case .http(let raw) = request.kind {
+            // Fail closed on paths the engine should have refused: prefix rules are only
+            // meaningful on validated paths.
+            do {
+                try Policy.validateRequestPath(raw)
+            } catch {
+                return Decision(verdict: .deny, rule: RuleReference("path"), reason: "invalid request path: \(error.reason)")
+            }
+            path = raw.prefix { $0 != "?" }   // the query never takes part in matching
+        }
+        if let rule = denyTable.firstMatch(host: request.host, port: request.port, path: path, embedded: true) {
+            return Decision(verdict: .deny, rule: rule.reference,
+                            reason: "denied by rule \(rule.reference) (deny \(rule.display))")
+        }
+        if let rule = allowTable.firstMatch(host: request.host, port: request.port, path: path) {
+            return Decision(verdict: .allow, rule: rule.reference,
+                            reason: "allowed by rule \(rule.reference) (allow \(rule.display))")
+        }
+        return Decision(verdict: .deny, rule: RuleReference("default"),
+                        reason: "no allow rule matches \(request.host):\(request.port)")
+    }
+
+    /// Addresses from `hosts:` for a name, bypassing DNS (still vetted); nil when absent.
+    public func staticAddresses(for host: Host) -> [IPAddress]? {
+        guard case .name(let name) = host else { return nil }
+        return staticHosts[name]
+    }
+
+    /// Vets addresses before connecting. The first denied address in the given order
+    /// decides, so one bad record fails the whole set (fail closed). An empty list is
+    /// `.allowed`: there is nothing to connect to, which the engine reports itself.
+    public func vet(_ addresses: [IPAddress]) -> VetResult {
+        for address in addresses {
+            if let rule = vetter.denial(of: address) { return .denied(address: address, rule: rule) }
+        }
+        return .allowed
+    }
+
+    /// Human-readable lines: listeners, clients, every rule with its reference, network
+    /// ranges (configured and built-in) and the default.
+    public var summary: [String] {
+        var lines = listen.map { "listen \($0)" }
+        lines.append("clients " + (clients.isEmpty ? "(none)" : clients.map(\.description).joined(separator: ", ")))
+        lines += denyRules.map { "deny \($0.display) (\($0.reference))" }
+        lines += allowRules.map { "allow \($0.display) (\($0.reference))" }
+        lines += networkDeny.map { "networks deny \($0.network) (\($0.reference))" }
+        lines += networkAllow.map { "networks allow \($0.network) (\($0.reference))" }
+        lines += NetworkVetter.builtinRanges.map { "networks deny \($0) (builtin:\($0))" }
+        lines += staticHosts.keys.sorted().map { "hosts \($0) -> \(staticHosts[$0]!.map(\.description).joined(separator: ", "))" }
+        lines.append("default deny")
+        return lines
+    }
+}

@@ -1,0 +1,174 @@
+import AtpgateNet
+import Yams
+
+/// Walks the YAML tree section by section, validating as it goes. Each section reader
+/// knows its keys, so unknown keys are caught at every level.
+struct PolicyBuilder {
+    static let rootKeys = ["version", "listen", "clients", "allow", "deny", "networks", "hosts", "timeouts", "limits"]
+    static let networkKeys = ["deny", "allow"]
+    static let timeoutKeys = ["head", "dns", "connect", "response", "idle", "grace"]
+    static let limitKeys = ["head_bytes"]
+
+    let file: String
+    let nodes: YAMLNodes
+    /// basename(file), the prefix of every rule reference.
+    let referenceName: String
+
+    var listen = Policy.defaultListen
+    var clients = Policy.defaultClients
+    var timeouts = Timeouts()
+    var limits = Limits()
+    var allow: [Rule] = []
+    var deny: [Rule] = []
+    var networkDeny: [NetworkVetter.Entry] = []
+    var networkAllow: [NetworkVetter.Entry] = []
+    var hosts: [String: [IPAddress]] = [:]
+
+    init(file: String, nodes: YAMLNodes) {
+        self.file = file
+        self.nodes = nodes
+        self.referenceName = file.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? file
+    }
+
+    func reference(_ node: Node) -> RuleReference {
+        RuleReference("\(referenceName):\(node.mark?.line ?? 0)")
+    }
+
+    func build() -> Policy {
+        Policy(file: file, listen: listen, clients: clients, timeouts: timeouts, limits: limits,
+               allow: allow, deny: deny, networkDeny: networkDeny, networkAllow: networkAllow, hosts: hosts)
+    }
+
+    mutating func read(_ root: Node) throws(PolicyError) {
+        var sawVersion = false
+        for (key, keyNode, value) in try nodes.mapping(root, "the policy file") {
+            switch key {
+            case "version": try readVersion(value); sawVersion = true
+            case "listen": try readListen(value)
+            case "clients": clients = try networks(value, "clients").map(\.network)
+            case "allow": allow = try rules(value, .allow)
+            case "deny": deny = try rules(value, .deny)
+            case "networks": try readNetworks(value)
+            case "hosts": try readHosts(value)
+            case "timeouts": try readTimeouts(value)
+            case "limits": try readLimits(value)
+            default: throw nodes.unknownKey(key, keyNode, in: "the policy file", known: PolicyBuilder.rootKeys)
+            }
+        }
+        guard sawVersion else { throw nodes.error(root, "missing required key 'version' (must be 1)") }
+    }
+
+    private func readVersion(_ node: Node) throws(PolicyError) {
+        guard YAMLNodes.isInt(node), node.scalar?.string == "1" else {
+            throw nodes.error(node, "version must be 1, got \(YAMLNodes.kind(node))")
+        }
+    }
+
+    private mutating func readListen(_ node: Node) throws(PolicyError) {
+        var result: [ListenAddress] = []
+        for (text, item) in try nodes.strings(node, "listen") {
+            guard let address = ListenAddress(text) else {
+                throw nodes.error(item, "bad listen address \(HostText.quoted(text)) (want IP:PORT or [IPv6]:PORT)")
+            }
+            guard !result.contains(address) else { throw nodes.error(item, "duplicate listen address \(address)") }
+            result.append(address)
+        }
+        guard !result.isEmpty else { throw nodes.error(node, "listen must not be empty") }
+        listen = result
+    }
+
+    private func networks(_ node: Node, _ what: String) throws(PolicyError) -> [NetworkVetter.Entry] {
+        var result: [NetworkVetter.Entry] = []
+        for (text, item) in try nodes.strings(node, what) {
+            guard let network = IPNetwork(text) else {
+                throw nodes.error(item, "bad CIDR \(HostText.quoted(text)) in \(what)")
+            }
+            result.append(NetworkVetter.Entry(network: network, reference: reference(item)))
+        }
+        return result
+    }
+
+    private func rules(_ node: Node, _ verdict: Verdict) throws(PolicyError) -> [Rule] {
+        var result: [Rule] = []
+        for (text, item) in try nodes.strings(node, verdict.rawValue) {
+            let parsed: RuleParser.Parsed
+            do {
+                parsed = try RuleParser.parse(text, verdict: verdict)
+            } catch {
+                throw nodes.error(item, error.message)
+            }
+            result.append(Rule(verdict: verdict, host: parsed.host, ports: parsed.ports, path: parsed.path,
+                               reference: reference(item), order: result.count))
+        }
+        return result
+    }
+
+    private mutating func readNetworks(_ node: Node) throws(PolicyError) {
+        for (key, keyNode, value) in try nodes.mapping(node, "networks") {
+            switch key {
+            case "deny": networkDeny = try networks(value, "networks.deny")
+            case "allow": networkAllow = try networks(value, "networks.allow")
+            default: throw nodes.unknownKey(key, keyNode, in: "networks", known: PolicyBuilder.networkKeys)
+            }
+        }
+    }
+
+    /// `hosts:` names are normalised like client hosts, so "A.com." and "a.com" collide.
+    private mutating func readHosts(_ node: Node) throws(PolicyError) {
+        for (key, keyNode, value) in try nodes.mapping(node, "hosts") {
+            let host: Host
+            do {
+                host = try Host.normalize(key)
+            } catch {
+                throw nodes.error(keyNode, "bad host name in hosts: \(error.reason)")
+            }
+            guard case .name(let name) = host else {
+                throw nodes.error(keyNode, "hosts key \(HostText.quoted(key)) must be a name, not an address")
+            }
+            guard hosts[name] == nil else { throw nodes.error(keyNode, "duplicate host \(HostText.quoted(name)) in hosts") }
+            var addresses: [IPAddress] = []
+            for (text, item) in try nodes.strings(value, "hosts.\(name)") {
+                guard let address = IPAddress(text) else {
+                    throw nodes.error(item, "bad IP address \(HostText.quoted(text)) for host \(HostText.quoted(name))")
+                }
+                addresses.append(address)
+            }
+            guard !addresses.isEmpty else { throw nodes.error(value, "hosts.\(name) needs at least one address") }
+            hosts[name] = addresses
+        }
+    }
+
+    private mutating func readTimeouts(_ node: Node) throws(PolicyError) {
+        for (key, keyNode, value) in try nodes.mapping(node, "timeouts") {
+            guard PolicyBuilder.timeoutKeys.contains(key) else {
+                throw nodes.unknownKey(key, keyNode, in: "timeouts", known: PolicyBuilder.timeoutKeys)
+            }
+            let text = try nodes.string(value, "timeouts.\(key)")
+            guard let seconds = DurationText.seconds(text) else {
+                throw nodes.error(value, "bad duration \(HostText.quoted(text)) for timeouts.\(key) (e.g. 500ms, 10s, 2m, 1h; must be > 0)")
+            }
+            switch key {
+            case "head": timeouts.head = seconds
+            case "dns": timeouts.dns = seconds
+            case "connect": timeouts.connect = seconds
+            case "response": timeouts.response = seconds
+            case "idle": timeouts.idle = seconds
+            default: timeouts.grace = seconds
+            }
+        }
+    }
+
+    private mutating func readLimits(_ node: Node) throws(PolicyError) {
+        for (key, keyNode, value) in try nodes.mapping(node, "limits") {
+            guard key == "head_bytes" else {
+                throw nodes.unknownKey(key, keyNode, in: "limits", known: PolicyBuilder.limitKeys)
+            }
+            let text = try nodes.string(value, "limits.head_bytes")
+            guard text.utf8.count <= 8, text.allSatisfy({ $0.isASCII && $0.isNumber }),
+                  let bytes = Int(text), (1024...1_048_576).contains(bytes) else {
+                throw nodes.error(value, "limits.head_bytes must be an integer from 1024 to 1048576, got \(HostText.quoted(text))")
+            }
+            limits.headBytes = bytes
+        }
+    }
+}

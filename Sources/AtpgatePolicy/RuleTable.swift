@@ -1,0 +1,49 @@
+import AtpgateNet
+
+/// One list of rules (all allow or all deny), indexed so a lookup costs O(labels) hash
+/// probes plus the few rules sharing a bucket, not O(rules).
+struct RuleTable: Sendable {
+    private var exact: [String: [Rule]] = [:]
+    /// Keyed by the suffix of "*.suffix"; probed with each proper suffix of the host.
+    private var suffixes: [String: [Rule]] = [:]
+    private var networks = PrefixTable<[Rule]>()
+
+    init(_ rules: [Rule]) {
+        for rule in rules {
+            switch rule.host {
+            case .exact(let name): exact[name, default: []].append(rule)
+            case .suffix(let suffix): suffixes[suffix, default: []].append(rule)
+            case .network(let network): networks.insert(network) { $0 = ($0 ?? []) + [rule] }
+            }
+        }
+    }
+
+    /// The matching rule declared first, or nil. `path` is nil for CONNECT.
+    /// With `embedded`, an IPv6 target is also tried as its embedded IPv4 (used for deny
+    /// lists so a mapped/NAT64 spelling cannot dodge an IPv4 deny rule).
+    func firstMatch(host: Host, port: UInt16, path: Substring?, embedded: Bool = false) -> Rule? {
+        var best: Rule? = nil
+        let consider = { (bucket: [Rule]) in
+            for rule in bucket where rule.order < (best?.order ?? .max) && rule.matches(port: port, path: path) {
+                best = rule
+            }
+        }
+        switch host {
+        case .name(let name):
+            if let bucket = exact[name] { consider(bucket) }
+            guard !suffixes.isEmpty else { break }
+            var rest = Substring(name)
+            // Proper suffixes only: "*.a.com" never matches "a.com".
+            while let dot = rest.firstIndex(of: ".") {
+                rest = rest[rest.index(after: dot)...]
+                if let bucket = suffixes[String(rest)] { consider(bucket) }
+            }
+        case .ip(let address):
+            networks.forEachMatch(address) { _, bucket in consider(bucket) }
+            if embedded, let v4 = address.embeddedIPv4 {
+                networks.forEachMatch(v4) { _, bucket in consider(bucket) }
+            }
+        }
+        return best
+    }
+}

@@ -1,0 +1,24 @@
+/// Engine timeouts in seconds. Defaults are what an unconfigured proxy uses; the YAML
+/// `timeouts:` map overrides them one by one.
+public struct Timeouts: Sendable, Equatable {
+    /// Time allowed to receive a complete request head.
+    public var head = 10.0
+    public var dns = 5.0
+    public var connect = 10.0
+    /// Time allowed for an upstream response head (plain HTTP).
+    public var response = 30.0
+    /// Idle time on an established tunnel or connection.
+    public var idle = 300.0
+    /// Drain time on shutdown.
+    public var grace = 10.0
+
+    public init() {}
+}
+
+/// Resource limits; kept separate from timeouts because they guard memory, not time.
+public struct Limits: Sendable, Equatable {
+    /// Largest accepted request head, 1024 ... 1048576.
+    public var headBytes = 16384
+
+    public init() {}
+}

@@ -1,0 +1,99 @@
+import Testing
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+import AtpgatePolicy
+
+/// The `atpgate` binary as operators run it: descriptor hygiene, signals, start-up failures.
+@Suite("atpgate process", .serialized)
+struct ProcessTests {
+    @Test("the proxy's descriptor count returns to its baseline after 1,000 tunnels")
+    func noDescriptorLeak() throws {
+        let upstream = try TestServer.echo()
+        let directory = try TemporaryDirectory()
+        let policy = try directory.write("leak.yaml", loopbackPolicy(allow: ["echo.test:\(upstream.port)"],
+                                                                     hosts: ["echo.test": "127.0.0.1"]))
+        let child = try ChildProxy(arguments: ["run", "--policy", policy, "--listen", "127.0.0.1:0"])
+        // Warm up once so lazily created process-wide descriptors (epoll, eventfd, resolver) exist.
+        try exchangeOnce(port: child.port, target: "echo.test:\(upstream.port)")
+        usleep(200_000)
+        let baseline = child.descriptorCount
+        let failures = Locked(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for _ in 0..<125 {
+                do { try exchangeOnce(port: child.port, target: "echo.test:\(upstream.port)") }
+                catch { failures.withLock { $0 += 1 } }
+            }
+        }
+        #expect(failures.withLock { $0 } == 0)
+        var settled = child.descriptorCount
+        let deadline = Date().addingTimeInterval(10)
+        while settled > baseline && Date() < deadline {
+            usleep(50_000)
+            settled = child.descriptorCount
+        }
+        #expect(settled == baseline, "descriptors: baseline \(baseline), after 1,000 tunnels \(settled)")
+        #expect(child.terminate() == 0)
+    }
+
+    private func exchangeOnce(port: UInt16, target: String) throws {
+        let socket = try BlockingSocket.connect("127.0.0.1", port)
+        try socket.send("CONNECT \(target) HTTP/1.1\r\n\r\nping")
+        let answer = try socket.receive(until: "ping").text
+        guard answer.hasPrefix("HTTP/1.1 200 ") else { throw TestError("unexpected: \(answer)") }
+        socket.shutdownWrite()
+        _ = try socket.receiveAll()
+    }
+
+    @Test("SIGTERM: stops accepting, lets an open tunnel finish within the grace period, exits 0")
+    func gracefulShutdown() throws {
+        let upstream = try TestServer.echo()
+        let directory = try TemporaryDirectory()
+        let policy = try directory.write("grace.yaml", loopbackPolicy(allow: ["echo.test:\(upstream.port)"],
+                                                                      hosts: ["echo.test": "127.0.0.1"],
+                                                                      extra: "timeouts: {grace: 5s}\n"))
+        let child = try ChildProxy(arguments: ["run", "--policy", policy, "--listen", "127.0.0.1:0"])
+        let socket = try BlockingSocket.connect("127.0.0.1", child.port)
+        try socket.send("CONNECT echo.test:\(upstream.port) HTTP/1.1\r\n\r\n")
+        _ = try socket.receive(until: "\r\n\r\n")
+        kill(child.process.processIdentifier, SIGTERM)
+        usleep(300_000)
+        // New connections are refused; the open tunnel still works.
+        #expect(throws: (any Error).self) { _ = try BlockingSocket.connect("127.0.0.1", child.port) }
+        try socket.send("after-term")
+        #expect(try socket.receive(exactly: 10).text == "after-term")
+        socket.shutdownWrite()
+        _ = try socket.receiveAll()
+        #expect(child.terminate() == 0)
+    }
+
+    @Test("a broken policy: one clear line on stderr, exit 1")
+    func badPolicyExitsOne() throws {
+        let directory = try TemporaryDirectory()
+        let policy = try directory.write("bad.yaml", "version: 1\nalow: [a.test]\n")
+        let result = try runCommand(ChildProxy.binaryPath, ["run", "--policy", policy])
+        #expect(result.status == 1)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("bad.yaml:2:"))
+    }
+
+    @Test("a listener that cannot bind: one clear line on stderr, exit 1")
+    func bindFailureExitsOne() throws {
+        let occupied = try TestServer.echo()
+        let directory = try TemporaryDirectory()
+        let policy = try directory.write("ok.yaml", loopbackPolicy(allow: []))
+        let result = try runCommand(ChildProxy.binaryPath, ["run", "--policy", policy, "--listen", "127.0.0.1:\(occupied.port)"])
+        #expect(result.status == 1)
+        #expect(result.stderr.split(separator: "\n").count == 1, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("127.0.0.1:\(occupied.port)"))
+    }
+
+    @Test("the shipped policies/atpgate.yaml passes the policy loader and listens on 127.0.0.1:3128")
+    func shippedPolicyLoads() throws {
+        let policy = try PolicyLoader.load(path: repositoryRoot + "/policies/atpgate.yaml")
+        #expect(policy.listen.map(\.description) == ["127.0.0.1:3128"])
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `atpgate` binary run as a child process (for descriptor counts, signals and exit codes,
+/// which an in-process proxy would mix up with the test runner's own).
+final class ChildProxy: @unchecked Sendable {
+    let process = Process()
+    let port: UInt16
+    private let stderrPipe = Pipe()
+
+    /// The binary sits next to the test bundle in SwiftPM's build folder.
+    static var binaryPath: String {
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = runner.deletingLastPathComponent()
+        // On Linux the runner is <build>/debug/atpgatePackageTests.xctest; elsewhere it may sit deeper.
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("atpgate").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory.appendingPathComponent("atpgate").path
+    }
+
+    /// Starts `atpgate run` and waits for its "listening" line to learn the port.
+    init(arguments: [String], currentDirectory: String? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: Self.binaryPath)
+        process.arguments = arguments
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = stderrPipe
+        try process.run()
+        var collected = ""
+        let deadline = Date().addingTimeInterval(20)
+        var found: UInt16?
+        while found == nil && Date() < deadline && process.isRunning {
+            let data = stderrPipe.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            collected += String(decoding: data, as: UTF8.self)
+            if let range = collected.range(of: #"listen=\S*:(\d+)"#, options: .regularExpression) {
+                let match = collected[range]
+                found = UInt16(match.split(separator: ":").last!.prefix(while: \.isNumber))
+            }
+        }
+        guard let found else {
+            process.terminate()
+            throw TestError("atpgate did not start: \(collected)")
+        }
+        port = found
+        // Keep draining stderr so the child never blocks on a full pipe.
+        let handle = stderrPipe.fileHandleForReading
+        Thread { while !handle.availableData.isEmpty {} }.start()
+    }
+
+    var descriptorCount: Int {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.processIdentifier)/fd")) ?? []).count
+    }
+
+    /// Sends SIGTERM and waits; returns the exit status.
+    func terminate(timeout: Double = 30) -> Int32 {
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit(); return -1 }
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+/// The repository root, for the shipped policies.
+let repositoryRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<4 { url.deleteLastPathComponent() }
+    return url.path
+}()

@@ -1,0 +1,164 @@
+import Testing
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import AtpgateEngine
+
+@Suite("CONNECT tunnels")
+struct TunnelTests {
+    @Test("bytes pipelined right behind the CONNECT head reach the upstream")
+    func pipelinedBytesAreForwarded() throws {
+        let upstream = try TestServer.echo()
+        let proxy = try ProxyHarness(policy: loopbackPolicy(allow: ["echo.test:\(upstream.port)"],
+                                                            hosts: ["echo.test": "127.0.0.1"]))
+        let socket = try proxy.openTunnel(to: "echo.test:\(upstream.port)", extra: Array("HELLO-PIPELINED".utf8))
+        #expect(try socket.receive(exactly: 15).text == "HELLO-PIPELINED")
+        try socket.send("second")
+        #expect(try socket.receive(exactly: 6).text == "second")
+    }
+
+    @Test("64 MiB each way through one tunnel arrive intact (SHA-256)")
+    func bulkPayloadBothWays() throws {
+        let size = 64 << 20
+        let chunk = 256 << 10
+        let upstreamReceived = Locked<String>("")
+        let upstreamSent = Locked<String>("")
+        let upstream = try TestServer { socket in
+            // Send and receive at once: a relay that blocks one direction on the other deadlocks here.
+            let sender = Thread {
+                var generator = PayloadGenerator(seed: 2)
+                let hasher = try! StreamingSHA256()
+                var sent = 0
+                while sent < size {
+                    let bytes = generator.next(chunk)
+                    hasher.update(bytes)
+                    try? socket.send(bytes)
+                    sent += bytes.count
+                }
+                socket.shutdownWrite()
+                upstreamSent.withLock { $0 = hasher.finish() }
+            }
+            sender.start()
+            let hasher = try! StreamingSHA256()
+            while let bytes = try? socket.receive(), !bytes.isEmpty { hasher.update(bytes) }
+            upstreamReceived.withLock { $0 = hasher.finish() }
+        }
+        let proxy = try ProxyHarness(policy: loopbackPolicy(allow: ["bulk.test:\(upstream.port)"],
+                                                            hosts: ["bulk.test": "127.0.0.1"]))
+        let socket = try proxy.openTunnel(to: "bulk.test:\(upstream.port)")
+        let sentHash = Locked<String>("")
+        let sender = Thread {
+            var generator = PayloadGenerator(seed: 1)
+            let hasher = try! StreamingSHA256()
+            var sent = 0
+            while sent < size {
+                let bytes = generator.next(chunk)
+                hasher.update(bytes)
+                try? socket.send(bytes)
+                sent += bytes.count
+            }
+            socket.shutdownWrite()
+            sentHash.withLock { $0 = hasher.finish() }
+        }
+        sender.start()
+        let hasher = try StreamingSHA256()
+        var received = 0
+        while let bytes = try? socket.receive(), !bytes.isEmpty {
+            hasher.update(bytes)
+            received += bytes.count
+        }
+        let receivedHash = hasher.finish()
+        #expect(received == size)
+        #expect(receivedHash == upstreamSent.withLock { $0 })
+        let records = proxy.waitForLog()
+        #expect(sentHash.withLock { $0 } == upstreamReceived.withLock { $0 })
+        #expect(!receivedHash.isEmpty)
+        #expect(records.first?.bytesUp == UInt64(size))
+        #expect(records.first?.bytesDown == UInt64(size))
+    }
+
+    @Test("client half-close: the upstream reads EOF and can still answer")
+    func clientHalfClose() throws {
+        let upstream = try TestServer { socket in
+            let request = (try? socket.receiveAll()) ?? []        // until the client's FIN
+            try? socket.send("got \(request.count) bytes")
+            socket.shutdownWrite()
+        }
+        let proxy = try ProxyHarness(policy: loopbackPolicy(allow: ["half.test:\(upstream.port)"],
+                                                            hosts: ["half.test": "127.0.0.1"]))
+        let socket = try proxy.openTunnel(to: "half.test:\(upstream.port)")
+        try socket.send("12345")
+        socket.shutdownWrite()
+        #expect(try socket.receiveAll().text == "got 5 bytes")
+        #expect(proxy.waitForIdle())
+    }
+
+    @Test("upstream half-close: the client reads EOF and can still send")
+    func upstreamHalfClose() throws {
+        let upstream = try TestServer { socket in
+            try? socket.send("banner")
+            socket.shutdownWrite()
+            _ = try? socket.receiveAll()   // the client's bytes still arrive after our FIN
+        }
+        let proxy = try ProxyHarness(policy: loopbackPolicy(allow: ["half.test:\(upstream.port)"],
+                                                            hosts: ["half.test": "127.0.0.1"]))
+        let socket = try proxy.openTunnel(to: "half.test:\(upstream.port)")
+        #expect(try socket.receive(exactly: 6).text == "banner")
+        #expect(try socket.receive().isEmpty)                     // EOF from the upstream's FIN
+        try socket.send("still talking")                           // our direction is still open
+        socket.shutdownWrite()
+        #expect(proxy.waitForIdle())
+        let record = proxy.waitForLog().first
+        #expect(record?.bytesUp == 13)
+        #expect(record?.bytesDown == 6)
+    }
+
+    @Test("an IPv6 literal target over [::1]")
+    func ipv6LiteralTarget() throws {
+        let upstream = try TestServer.echo(host: "::1")
+        let proxy = try ProxyHarness(policy: loopbackPolicy(allow: ["[::1]:\(upstream.port)"]))
+        let socket = try proxy.openTunnel(to: "[::1]:\(upstream.port)")
+        try socket.send("v6")
+        #expect(try socket.receive(exactly: 2).text == "v6")
+        socket.shutdownWrite()
+        _ = try socket.receiveAll()
+        let record = proxy.waitForLog().first
+        #expect(record?.upstream == "[::1]:\(upstream.port)")
+    }
+
+    @Test("a denied CONNECT gets 403 naming the rule, and nothing is dialled")
+    func deniedConnect() throws {
+        let upstream = try TestServer.echo()
+        let proxy = try ProxyHarness(policy: loopbackPolicy(allow: ["*.test:\(upstream.port)"],
+                                                            deny: ["evil.test"],
+                                                            hosts: ["evil.test": "127.0.0.1"]))
+        let answer = try proxy.rawExchange("CONNECT evil.test:\(upstream.port) HTTP/1.1\r\nHost: evil.test\r\n\r\n")
+        #expect(answer.hasPrefix("HTTP/1.1 403 "))
+        #expect(answer.contains("X-Atpgate-Error: denied\r\n"))
+        #expect(answer.contains("test.yaml:"))
+        #expect(upstream.acceptedCount == 0)
+        let record = try #require(proxy.waitForLog().first)
+        #expect(record.decision == "deny")
+        #expect(record.rule?.hasPrefix("test.yaml:") == true)
+        #expect(record.upstream == nil)
+    }
+
+    @Test("an upstream reset closes the client side too")
+    func upstreamResetPropagates() throws {
+        let upstream = try TestServer { socket in
+            _ = try? socket.receive()
+            var linger = linger(l_onoff: 1, l_linger: 0)
+            setsockopt(socket.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+            close(dup(socket.fd))   // keep the fd number valid for deinit; the reset comes with the last close
+            shutdown(socket.fd, Int32(SHUT_RDWR))
+        }
+        let proxy = try ProxyHarness(policy: loopbackPolicy(allow: ["rst.test:\(upstream.port)"],
+                                                            hosts: ["rst.test": "127.0.0.1"]))
+        let socket = try proxy.openTunnel(to: "rst.test:\(upstream.port)")
+        try socket.send("x")
+        _ = try? socket.receiveAll()   // ends with EOF or a reset; must not hang
+        #expect(proxy.waitForIdle())
+    }
+}

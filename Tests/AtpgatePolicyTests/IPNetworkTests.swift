@@ -1,0 +1,72 @@
+import AtpgateNet
+import Testing
+
+struct IPNetworkTests {
+    @Test(arguments: [
+        ("10.0.0.0/8", "10.0.0.0/8"),
+        ("10.0.0.1/8", "10.0.0.0/8"),          // host bits masked off
+        ("fc00::/7", "fc00::/7"),
+        ("fdff::1/7", "fc00::/7"),
+        ("1.2.3.4", "1.2.3.4/32"),
+        ("::1", "::1/128"),
+        ("0.0.0.0/0", "0.0.0.0/0"),
+        ("::/0", "::/0"),
+        ("2001:db8::/32", "2001:db8::/32"),
+        ("2001:db8:ffff::/33", "2001:db8:8000::/33"),
+    ])
+    func parses(text: String, expected: String) {
+        #expect(IPNetwork(text)?.description == expected)
+    }
+
+    @Test(arguments: ["10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/08", "10.0.0.0/-1", "/8", "10.0.0/8",
+                      "10.0.0.0/8/8", "fc00::/7x", "host/8", ""])
+    func rejects(text: String) {
+        #expect(IPNetwork(text) == nil)
+    }
+
+    @Test(arguments: [
+        ("10.0.0.0/8", "10.255.255.255", true),
+        ("10.0.0.0/8", "11.0.0.0", false),
+        ("10.0.0.0/8", "9.255.255.255", false),
+        ("0.0.0.0/0", "203.0.113.9", true),
+        ("0.0.0.0/0", "::1", false),                 // never across families
+        ("::/0", "1.2.3.4", false),
+        ("::/0", "2001:db8::1", true),
+        ("fc00::/7", "fd12:3456::1", true),
+        ("fc00::/7", "fe00::1", false),
+        ("2001:db8::/64", "2001:db8::ffff:ffff:ffff:ffff", true),
+        ("2001:db8::/64", "2001:db8:0:1::", false),
+        ("2001:db8::/96", "2001:db8::1:2", true),
+        ("1.2.3.4/32", "1.2.3.4", true),
+        ("1.2.3.4/32", "1.2.3.5", false),
+        ("127.0.0.0/8", "::ffff:127.0.0.1", false),  // embedded forms are vetting's job
+    ])
+    func contains(network: String, address: String, expected: Bool) throws {
+        let net = try #require(IPNetwork(network))
+        let addr = try #require(IPAddress(address))
+        #expect(net.contains(addr) == expected)
+    }
+
+    @Test func initMasks() throws {
+        let net = IPNetwork(address: try #require(IPAddress("192.168.77.5")), prefixLength: 16)
+        #expect(net.address == IPAddress("192.168.0.0"))
+        #expect(net.prefixLength == 16)
+        #expect(net == IPNetwork("192.168.0.0/16"))
+    }
+
+    @Test(arguments: [
+        ("::ffff:127.0.0.1", "127.0.0.1"),           // mapped
+        ("64:ff9b::10.0.0.1", "10.0.0.1"),           // NAT64
+        ("2002:c0a8:0101::1", "192.168.1.1"),        // 6to4, bits 16..47
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "192.0.2.45"),  // Teredo (RFC 4380 example)
+        ("2001:0:0:0:0:0:f5ff:fffe", "10.0.0.1"),    // Teredo, inverted last 32 bits
+    ])
+    func embeddedIPv4Forms(v6: String, v4: String) throws {
+        #expect(try #require(IPAddress(v6)).embeddedIPv4 == IPAddress(v4))
+    }
+
+    @Test(arguments: ["2001:db8::1", "::1", "::", "64:ff9b:1::1.2.3.4", "::fffe:1.2.3.4", "2003::1", "2001:1::1", "10.0.0.1"])
+    func noEmbeddedIPv4(text: String) throws {
+        #expect(try #require(IPAddress(text)).embeddedIPv4 == nil)
+    }
+}
