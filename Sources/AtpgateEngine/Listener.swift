@@ -49,7 +49,9 @@ final class Listener: @unchecked Sendable {
     }
 
     private func acceptPending() {
-        // A bounded batch per event keeps one busy listener from starving the loop's connections.
+        guard !channel.isClosed, !backingOff else { return }
+        // Accept until the backlog is empty (the handler must drain, see Pump.readable), in bounded
+        // batches so one busy listener does not starve the loop's connections.
         for _ in 0..<64 {
             do {
                 guard let (socket, peer) = try channel.socket.accept() else { return }
@@ -64,6 +66,7 @@ final class Listener: @unchecked Sendable {
                 return
             }
         }
+        loop.queue.async { [self] in acceptPending() }
     }
 
     private func backOff(_ error: SocketError) {

@@ -11,12 +11,14 @@ public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
-    /// "127.0.0.1:3128", "[::1]:3128", "0.0.0.0:3128", "[::]:3128". Port 1-65535.
+    /// "127.0.0.1:3128", "[::1]:3128", "0.0.0.0:3128", "[::]:3128". Port 1-65535, or 0 for
+    /// "any free port" (tests and `--listen 127.0.0.1:0`; the bound port is logged at start).
     public init?(_ text: some StringProtocol) {
         let text = String(text)
         guard let colon = text.lastIndex(of: ":") else { return nil }
         let hostPart = text[..<colon]
-        guard let port = PortText.parse(text[text.index(after: colon)...]) else { return nil }
+        let portText = text[text.index(after: colon)...]
+        guard let port = portText == "0" ? 0 : PortText.parse(portText) else { return nil }
         let address: IPAddress?
         if hostPart.hasPrefix("[") && hostPart.hasSuffix("]") && hostPart.count >= 2 {
             address = IPAddress(hostPart.dropFirst().dropLast()).flatMap { $0.isIPv4 ? nil : $0 }

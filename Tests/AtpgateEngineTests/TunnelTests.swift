@@ -73,6 +73,9 @@ struct TunnelTests {
         #expect(received == size)
         #expect(receivedHash == upstreamSent.withLock { $0 })
         let records = proxy.waitForLog()
+        // The upstream and our sender finish hashing on their own threads.
+        let deadline = Date().addingTimeInterval(20)
+        while (upstreamReceived.value.isEmpty || sentHash.value.isEmpty) && Date() < deadline { usleep(10_000) }
         #expect(sentHash.withLock { $0 } == upstreamReceived.withLock { $0 })
         #expect(!receivedHash.isEmpty)
         #expect(records.first?.bytesUp == UInt64(size))
@@ -98,6 +101,7 @@ struct TunnelTests {
     @Test("upstream half-close: the client reads EOF and can still send")
     func upstreamHalfClose() throws {
         let upstream = try TestServer { socket in
+            _ = try? socket.receive(exactly: 2)      // "go": the banner must not race the 200 reply
             try? socket.send("banner")
             socket.shutdownWrite()
             _ = try? socket.receiveAll()   // the client's bytes still arrive after our FIN
@@ -105,13 +109,14 @@ struct TunnelTests {
         let proxy = try ProxyHarness(policy: loopbackPolicy(allow: ["half.test:\(upstream.port)"],
                                                             hosts: ["half.test": "127.0.0.1"]))
         let socket = try proxy.openTunnel(to: "half.test:\(upstream.port)")
+        try socket.send("go")
         #expect(try socket.receive(exactly: 6).text == "banner")
         #expect(try socket.receive().isEmpty)                     // EOF from the upstream's FIN
         try socket.send("still talking")                           // our direction is still open
         socket.shutdownWrite()
         #expect(proxy.waitForIdle())
         let record = proxy.waitForLog().first
-        #expect(record?.bytesUp == 13)
+        #expect(record?.bytesUp == 15)
         #expect(record?.bytesDown == 6)
     }
 
@@ -149,10 +154,9 @@ struct TunnelTests {
     func upstreamResetPropagates() throws {
         let upstream = try TestServer { socket in
             _ = try? socket.receive()
+            // Linger 0: the close when the handler returns sends a reset instead of a FIN.
             var linger = linger(l_onoff: 1, l_linger: 0)
             setsockopt(socket.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
-            close(dup(socket.fd))   // keep the fd number valid for deinit; the reset comes with the last close
-            shutdown(socket.fd, Int32(SHUT_RDWR))
         }
         let proxy = try ProxyHarness(policy: loopbackPolicy(allow: ["rst.test:\(upstream.port)"],
                                                             hosts: ["rst.test": "127.0.0.1"]))

@@ -34,6 +34,7 @@ final class HTTPExchange: @unchecked Sendable {
     private var status = 0
     private var closeAfter = false
     private var responseStarted = false
+    private var waitingForInterim = false
     private var finished = false
     private var onDone: ((Outcome) -> Void)?
 
@@ -98,22 +99,24 @@ final class HTTPExchange: @unchecked Sendable {
 
     // MARK: Response head
 
+    /// Reads until the socket would block or the head is complete (handlers must drain: see Pump.readable).
     private func readResponseHead() {
-        guard !finished, responsePump == nil else { return }
-        let count: Int
-        do {
-            guard let n = try upstream.socket.read(into: loop.scratch) else { return }
-            count = n
-        } catch {
-            end(.failedBeforeResponse(.upstreamFailed("upstream failed before responding: \(error)"), bytesUp: bytesUp))
-            return
+        while !finished && responsePump == nil && !waitingForInterim {
+            let count: Int
+            do {
+                guard let n = try upstream.socket.read(into: loop.scratch) else { return }
+                count = n
+            } catch {
+                end(.failedBeforeResponse(.upstreamFailed("upstream failed before responding: \(error)"), bytesUp: bytesUp))
+                return
+            }
+            if count == 0 {
+                end(.failedBeforeResponse(.upstreamFailed("upstream closed the connection without responding"), bytesUp: bytesUp))
+                return
+            }
+            responseBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]))
+            processResponseBuffer()
         }
-        if count == 0 {
-            end(.failedBeforeResponse(.upstreamFailed("upstream closed the connection without responding"), bytesUp: bytesUp))
-            return
-        }
-        responseBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]))
-        processResponseBuffer()
     }
 
     private func processResponseBuffer() {
@@ -157,6 +160,7 @@ final class HTTPExchange: @unchecked Sendable {
     /// 100 Continue and friends go to the client as they are; then the real response follows.
     private func forwardInterim(_ response: HTTPResponseHead, rest: [UInt8]) {
         responseStarted = true
+        waitingForInterim = true
         let bytes = HeadRewriter.clientResponse(response, close: false, clientVersion: head.version)
         let pump = Pump(from: upstream, to: client, loop: loop, framing: .length(0))
         pump.onEnd = { [self] end in
@@ -164,10 +168,12 @@ final class HTTPExchange: @unchecked Sendable {
                 finish(error: "client-failed", keepAlive: false)
                 return
             }
-            responseScanner = HeadScanner(limit: 65536)
+            waitingForInterim = false
+            responseScanner = HeadScanner(limit: responseScanner.limit)
             responseBuffer = rest
             upstream.setReadHandler { [self] in readResponseHead() }
             if !responseBuffer.isEmpty { processResponseBuffer() }
+            readResponseHead()
         }
         pump.start(prime: bytes)
     }

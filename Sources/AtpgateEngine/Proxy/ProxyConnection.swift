@@ -80,33 +80,43 @@ final class ProxyConnection: @unchecked Sendable {
         deadline.arm(after: policy.timeouts.head) { [self] in headTimedOut() }
         client.setReadHandler { [self] in readHead() }
         if !buffer.isEmpty { processBuffered() }
+        readHead()
     }
 
+    /// Reads until the socket would block or a head is complete (handlers must drain: see Pump.readable).
     private func readHead() {
-        guard case .readingHead = phase else { return }
-        let count: Int
-        do {
-            guard let n = try client.socket.read(into: loop.scratch) else { return }
-            count = n
-        } catch {
-            close()
-            return
+        while case .readingHead = phase {
+            let count: Int
+            do {
+                guard let n = try client.socket.read(into: loop.scratch) else { return }
+                count = n
+            } catch {
+                close()
+                return
+            }
+            if count == 0 {
+                // The client went away; a half-sent head is not a request worth logging.
+                close()
+                return
+            }
+            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]))
+            processBuffered()
         }
-        if count == 0 {
-            // The client went away; a half-sent head is not a request worth logging.
-            close()
-            return
-        }
-        buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]))
-        processBuffered()
     }
 
     private func processBuffered() {
+        let scanned = buffer.withUnsafeBytes { bytes in
+            Result { () throws(HTTPHeadError) in try scanner.scan(bytes) }
+        }
         let headLength: Int?
-        do {
-            headLength = try buffer.withUnsafeBytes { bytes throws(HTTPHeadError) in try scanner.scan(bytes) }
-        } catch {
+        switch scanned {
+        case .success(let length):
+            headLength = length
+        case .failure(.tooLarge):
             fail(.headTooLarge(limit: policy.limits.headBytes), method: "-", target: "-")
+            return
+        case .failure(.malformed(let reason)):
+            fail(.badRequest(reason), method: "-", target: "-")
             return
         }
         guard let headLength else { return }
@@ -366,11 +376,17 @@ final class ProxyConnection: @unchecked Sendable {
 
     private func finishLinger() {
         client.socket.shutdownWrite()
-        client.setReadHandler { [self] in
-            let n = try? client.socket.read(into: loop.scratch)
-            if n == nil || n == 0 { close() }   // error or end of stream
-            // nil inside (would block): keep waiting
+        let drain = { [self] in
+            while case .lingering = phase {
+                switch Result(catching: { () throws(SocketError) in try client.socket.read(into: loop.scratch) }) {
+                case .success(.some(let n)) where n > 0: continue      // discard
+                case .success(.none): return                           // would block: wait
+                default: close(); return                               // end of stream or error
+                }
+            }
         }
+        client.setReadHandler(drain)
+        drain()
     }
 
     private func close() {

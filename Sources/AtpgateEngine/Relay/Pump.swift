@@ -82,6 +82,9 @@ final class Pump: @unchecked Sendable {
         if pendingCount == 0 {
             if messageComplete { finish(.complete(leftover: leftover)); return }
             source.setReadHandler { [self] in readable() }
+            // Bytes may have arrived while the source was paused, and a resumed registration does
+            // not always report them: look once now.
+            readable()
         } else {
             // Bytes wait for the sink; reading resumes once they are flushed.
             source.setReadHandler { [self] in readable() }
@@ -109,36 +112,49 @@ final class Pump: @unchecked Sendable {
 
     // MARK: Source side
 
+    /// Reads until the socket would block, the sink pushes back, or the message ends. Dispatch's
+    /// epoll registration does not report again what was already pending when a handler ran (an
+    /// end of stream that arrived with the last bytes would be lost), so a handler must drain.
+    /// After a budget of reads it yields to the other connections on the loop and comes back.
     private func readable() {
-        guard !isFinished else { return }
+        for _ in 0..<Self.readsPerEvent {
+            guard !isFinished, !sourceEnded, pendingCount == 0 else { return }
+            guard readOnce() else { return }
+        }
+        loop.queue.async { [self] in readable() }
+    }
+
+    static let readsPerEvent = 8
+
+    /// One read (or splice) step. True when bytes moved and reading may go on.
+    private func readOnce() -> Bool {
         if pipe != nil {
-            spliceIn()
-            return
+            return spliceIn()
         }
         var limit = loop.scratch.count
         if case .length = framing { limit = Int(min(UInt64(limit), remaining)) }
-        if limit == 0 { source.pauseReading(); return }
+        if limit == 0 { source.pauseReading(); return false }
         let count: Int
         do {
             guard let n = try source.socket.read(into: UnsafeMutableRawBufferPointer(rebasing: loop.scratch[0..<limit])) else {
-                return
+                return false
             }
             count = n
         } catch {
             finish(.failed(error.description))
-            return
+            return false
         }
         if count == 0 {
             sourceClosed()
-            return
+            return false
         }
         lastActivity = monotonicNanos()
         accept(UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]))
-        if isFinished { return }
+        if isFinished { return false }
         if count == loop.scratch.count, case .stream = framing, spliceAllowed, !pipeUnavailable {
             wantsPipe = true
         }
-        afterProgress()
+        return afterProgress()
     }
 
     /// Runs bytes read from the source through framing and on to the sink.
@@ -167,15 +183,15 @@ final class Pump: @unchecked Sendable {
         deliver(UnsafeRawBufferPointer(rebasing: bytes[0..<messageBytes]))
     }
 
-    private func spliceIn() {
-        guard let pipe else { return }
+    private func spliceIn() -> Bool {
+        guard let pipe else { return false }
         do {
             guard let n = try SplicePipe.splice(from: source.socket.fd, to: pipe.writeEnd, count: pipe.capacity - pipeBytes) else {
-                return
+                return false
             }
             if n == 0 {
                 sourceClosed()
-                return
+                return false
             }
             pipeBytes += n
             bytes += UInt64(n)
@@ -183,9 +199,9 @@ final class Pump: @unchecked Sendable {
             try drainPipe()
         } catch {
             finish(.failed(error.description))
-            return
+            return false
         }
-        afterProgress()
+        return afterProgress()
     }
 
     private func sourceClosed() {
@@ -244,15 +260,17 @@ final class Pump: @unchecked Sendable {
     }
 
     /// After bytes moved: wait for the sink if some are pending, else go on reading (or finish).
-    private func afterProgress() {
-        guard !isFinished else { return }
+    /// True when reading may go on.
+    private func afterProgress() -> Bool {
+        guard !isFinished else { return false }
         if pendingCount > 0 {
             source.pauseReading()
             sink.awaitWritable { [self] in writable() }
-            return
+            return false
         }
-        if messageComplete { finish(.complete(leftover: leftover)); return }
+        if messageComplete { finish(.complete(leftover: leftover)); return false }
         if wantsPipe { switchToPipe() }
+        return true
     }
 
     private func writable() {
@@ -283,6 +301,7 @@ final class Pump: @unchecked Sendable {
         if sourceEnded { endOfSource(); return }
         if wantsPipe { switchToPipe() }
         source.resumeReading()
+        readable()
     }
 
     private func drainPipe() throws(SocketError) {

@@ -53,8 +53,16 @@ final class BlockingSocket: @unchecked Sendable {
 
     func send(_ text: String) throws { try send(Array(text.utf8)) }
 
+    /// Bytes read past a marker by `receive(until:)`, handed out first by the next read.
+    private var unread: [UInt8] = []
+
     /// One read; empty at end of stream; throws on timeout or error.
     func receive(max: Int = 65536) throws -> [UInt8] {
+        if !unread.isEmpty {
+            let bytes = Array(unread.prefix(max))
+            unread.removeFirst(bytes.count)
+            return bytes
+        }
         var buffer = [UInt8](repeating: 0, count: max)
         let n = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, max, 0) }
         guard n >= 0 else { throw TestError("recv: errno \(errno)") }
@@ -72,16 +80,18 @@ final class BlockingSocket: @unchecked Sendable {
         return all
     }
 
-    /// Reads until `marker` appears (e.g. the end of a head); returns everything read.
+    /// Reads up to and including `marker` (e.g. the end of a head); later bytes stay for the next read.
     func receive(until marker: String) throws -> [UInt8] {
         let needle = Array(marker.utf8)
         var all: [UInt8] = []
-        while !all.containsSubsequence(needle) {
+        while all.firstRange(of: needle) == nil {
             let chunk = try receive()
-            if chunk.isEmpty { break }
+            if chunk.isEmpty { return all }
             all += chunk
         }
-        return all
+        let end = all.firstRange(of: needle)!.upperBound
+        unread = Array(all[end...]) + unread
+        return Array(all[..<end])
     }
 
     /// Reads exactly `count` bytes (or fewer at end of stream).
@@ -104,9 +114,5 @@ struct TestError: Error, CustomStringConvertible {
 }
 
 extension Array where Element == UInt8 {
-    func containsSubsequence(_ needle: [UInt8]) -> Bool {
-        firstRange(of: needle) != nil
-    }
-
     var text: String { String(decoding: self, as: UTF8.self) }
 }

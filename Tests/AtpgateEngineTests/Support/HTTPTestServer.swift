@@ -26,7 +26,7 @@ final class HTTPTestServer: @unchecked Sendable {
                 buffered.removeFirst(end)
                 heads.withLock { $0.append(head) }
                 let lines = head.components(separatedBy: "\r\n")
-                let path = lines[0].split(separator: " ")[1]
+                let path = lines[0].split(separator: " ")[1].split(separator: "?")[0]
                 let headerValue = { (name: String) -> String? in
                     lines.first { $0.lowercased().hasPrefix(name.lowercased() + ":") }
                         .map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) }
@@ -39,7 +39,7 @@ final class HTTPTestServer: @unchecked Sendable {
                     }
                     body = Array(buffered[0..<length]); buffered.removeFirst(length)
                 } else if headerValue("Transfer-Encoding")?.lowercased() == "chunked" {
-                    while buffered.firstRange(of: Array("0\r\n\r\n".utf8)) == nil {
+                    while !Self.hasCompleteChunkedBody(buffered) {
                         guard let chunk = try? socket.receive(), !chunk.isEmpty else { return }
                         buffered += chunk
                     }
@@ -65,10 +65,19 @@ final class HTTPTestServer: @unchecked Sendable {
         }
     }
 
+    /// The last chunk ("0" line) followed by the (possibly empty) trailer section's final CRLF.
+    static func hasCompleteChunkedBody(_ bytes: [UInt8]) -> Bool {
+        let lastChunk = bytes.starts(with: Array("0\r\n".utf8)) ? bytes.startIndex
+            : bytes.firstRange(of: Array("\r\n0\r\n".utf8)).map { $0.lowerBound + 2 }
+        guard let lastChunk else { return false }
+        return bytes[(lastChunk + 1)...].firstRange(of: Array("\r\n\r\n".utf8)) != nil
+    }
+
     static func dechunk(_ bytes: [UInt8]) -> [UInt8] {
         var out: [UInt8] = [], index = 0
         while let lineEnd = bytes[index...].firstRange(of: Array("\r\n".utf8)) {
-            let size = Int(String(decoding: bytes[index..<lineEnd.lowerBound], as: UTF8.self), radix: 16) ?? 0
+            let line = String(decoding: bytes[index..<lineEnd.lowerBound], as: UTF8.self)
+            let size = Int(line.split(separator: ";").first.map(String.init) ?? "", radix: 16) ?? 0
             if size == 0 { break }
             out += bytes[lineEnd.upperBound..<lineEnd.upperBound + size]
             index = lineEnd.upperBound + size + 2
