@@ -33,6 +33,7 @@ public final class ProxyServer: @unchecked Sendable {
 
     public let policies: PolicyStore
     public let logger: Logger
+    public let statistics = ProxyStatistics()
     private let options: Options
     private let group: IOLoopGroup
     private let registry = ConnectionRegistry()
@@ -85,7 +86,7 @@ public final class ProxyServer: @unchecked Sendable {
         let sink: @Sendable (AccessRecord) -> Void = options.accessLog ?? { record in writer?.write(record.jsonLine) }
         context = ProxyContext(policies: policies, resolver: resolver, dialer: DirectDialer(), accessLog: sink,
                                selfAddresses: Self.selfAddresses(of: bound.map(\.address)), registry: registry,
-                               logger: logger)
+                               statistics: statistics, logger: logger)
         for listener in bound { listener.start() }
     }
 
@@ -103,6 +104,7 @@ public final class ProxyServer: @unchecked Sendable {
                 registry.forEach { $0.shutdown(force: true) }
                 DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) {
                     writer?.flush()
+                    writer?.stop()
                     (resolver as? SystemResolver)?.stop()
                     completion()
                 }

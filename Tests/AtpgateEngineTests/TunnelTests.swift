@@ -17,6 +17,8 @@ struct TunnelTests {
         #expect(try socket.receive(exactly: 15).text == "HELLO-PIPELINED")
         try socket.send("second")
         #expect(try socket.receive(exactly: 6).text == "second")
+        // A short tunnel never pays for pipes.
+        #expect(proxy.server.statistics.pipesCreated == 0)
     }
 
     @Test("64 MiB each way through one tunnel arrive intact (SHA-256)")
@@ -80,6 +82,24 @@ struct TunnelTests {
         #expect(!receivedHash.isEmpty)
         #expect(records.first?.bytesUp == UInt64(size))
         #expect(records.first?.bytesDown == UInt64(size))
+        // Bulk directions moved to splice(2) after their first full buffer.
+        #expect(proxy.server.statistics.pipesCreated == 2)
+        #expect(proxy.server.statistics.bytesSpliced > size)
+    }
+
+    @Test("a tunnel with no traffic for timeouts.idle is closed and logged")
+    func idleTimeout() throws {
+        let upstream = try TestServer.echo()
+        let proxy = try ProxyHarness(policy: loopbackPolicy(allow: ["idle.test:\(upstream.port)"],
+                                                            hosts: ["idle.test": "127.0.0.1"],
+                                                            extra: "timeouts: {idle: 400ms}\n"))
+        let socket = try proxy.openTunnel(to: "idle.test:\(upstream.port)")
+        try socket.send("x")
+        #expect(try socket.receive(exactly: 1).text == "x")
+        #expect(try socket.receiveAll().isEmpty)      // the proxy closes it
+        let record = try #require(proxy.waitForLog().first)
+        #expect(record.error == "idle-timeout")
+        #expect(proxy.waitForIdle())
     }
 
     @Test("client half-close: the upstream reads EOF and can still answer")

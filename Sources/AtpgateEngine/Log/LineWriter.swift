@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Synchronization
+import Dispatch
 
 /// Writes lines to a descriptor (stdout for the access log) from its own thread, so a slow or
 /// blocked reader never stalls the I/O queues. The buffer is bounded; lines that do not fit are
@@ -20,6 +21,7 @@ public final class LineWriter: @unchecked Sendable {
     private let state = Mutex(State())
     private let wakeup = NSCondition()
     private let droppedCounter = Atomic<Int>(0)
+    private let exited = DispatchSemaphore(value: 0)
 
     public init(fd: Int32 = STDOUT_FILENO, maxBufferedBytes: Int = 4 << 20) {
         self.fd = fd
@@ -34,7 +36,7 @@ public final class LineWriter: @unchecked Sendable {
 
     public func write(_ line: String) {
         let accepted = state.withLock { state -> Bool in
-            guard state.bufferedBytes + line.utf8.count <= maxBufferedBytes else { return false }
+            guard !state.stopping, state.bufferedBytes + line.utf8.count <= maxBufferedBytes else { return false }
             state.lines.append(line)
             state.bufferedBytes += line.utf8.count
             return true
@@ -58,19 +60,33 @@ public final class LineWriter: @unchecked Sendable {
         }
     }
 
+    /// Writes what is buffered, then ends the writer thread (waiting at most `timeout` seconds).
+    /// Lines written after this are dropped. The descriptor is not closed: its owner does that,
+    /// and only after this returns, so the thread never writes to a reused descriptor number.
+    public func stop(timeout: Double = 2) {
+        state.withLock { $0.stopping = true }
+        wakeup.lock()
+        wakeup.broadcast()
+        wakeup.unlock()
+        _ = exited.wait(timeout: .now() + timeout)
+    }
+
     private func run() {
+        defer { exited.signal() }
         while true {
             wakeup.lock()
             var batch: [String] = []
             while true {
-                batch = state.withLock { state in
+                let stopping: Bool
+                (batch, stopping) = state.withLock { state in
                     let lines = state.lines
                     state.lines.removeAll(keepingCapacity: true)
                     state.bufferedBytes = 0
                     state.writing = !lines.isEmpty
-                    return lines
+                    return (lines, state.stopping)
                 }
                 if !batch.isEmpty { break }
+                if stopping { wakeup.unlock(); return }
                 wakeup.wait()
             }
             wakeup.unlock()
@@ -82,7 +98,7 @@ public final class LineWriter: @unchecked Sendable {
                     if n < 0 {
                         if errno == EINTR { continue }
                         if errno == EAGAIN { usleep(1000); continue }
-                        break
+                        break   // EPIPE and friends: the reader is gone; drop the batch
                     }
                     offset += n
                 }

@@ -24,6 +24,7 @@ final class HTTPExchange: @unchecked Sendable {
     private let upstreamHead: [UInt8]
     private let requestFraming: Pump.Framing
     private let timeouts: Timeouts
+    private let statistics: ProxyStatistics
     private var responseScanner: HeadScanner
     private var responseBuffer: [UInt8] = []
 
@@ -39,7 +40,9 @@ final class HTTPExchange: @unchecked Sendable {
     private var onDone: ((Outcome) -> Void)?
 
     init(client: SocketChannel, upstream: SocketChannel, loop: IOLoop, deadline: Deadline, head: HTTPRequestHead,
-         host: String, port: UInt16?, path: String, framing: Pump.Framing, timeouts: Timeouts, headLimit: Int) {
+         host: String, port: UInt16?, path: String, framing: Pump.Framing, timeouts: Timeouts, headLimit: Int,
+         statistics: ProxyStatistics) {
+        self.statistics = statistics
         self.client = client
         self.upstream = upstream
         self.loop = loop
@@ -53,7 +56,7 @@ final class HTTPExchange: @unchecked Sendable {
 
     func start(leftover: [UInt8], onDone: @escaping (Outcome) -> Void) {
         self.onDone = onDone
-        let pump = Pump(from: client, to: upstream, loop: loop, framing: requestFraming)
+        let pump = Pump(from: client, to: upstream, loop: loop, framing: requestFraming, statistics: statistics)
         requestPump = pump
         pump.onEnd = { [self] end in requestEnded(end) }
         deadline.arm(after: timeouts.response) { [self] in
@@ -162,7 +165,7 @@ final class HTTPExchange: @unchecked Sendable {
         responseStarted = true
         waitingForInterim = true
         let bytes = HeadRewriter.clientResponse(response, close: false, clientVersion: head.version)
-        let pump = Pump(from: upstream, to: client, loop: loop, framing: .length(0))
+        let pump = Pump(from: upstream, to: client, loop: loop, framing: .length(0), statistics: statistics)
         pump.onEnd = { [self] end in
             guard case .complete = end else {
                 finish(error: "client-failed", keepAlive: false)
@@ -199,7 +202,7 @@ final class HTTPExchange: @unchecked Sendable {
         if case .untilClose = framing { closeAfter = true }
         if !head.keepAlive { closeAfter = true }
         let bytes = HeadRewriter.clientResponse(response, close: closeAfter, clientVersion: head.version)
-        let pump = Pump(from: upstream, to: client, loop: loop, framing: pumpFraming)
+        let pump = Pump(from: upstream, to: client, loop: loop, framing: pumpFraming, statistics: statistics)
         responsePump = pump
         pump.onEnd = { [self] end in responseEnded(end) }
         armIdle()

@@ -264,7 +264,7 @@ final class ProxyConnection: @unchecked Sendable {
         switch request.kind {
         case .connect:
             let tunnel = Tunnel(client: client, upstream: upstream, loop: loop, deadline: deadline,
-                                idleTimeout: policy.timeouts.idle)
+                                idleTimeout: policy.timeouts.idle, statistics: context.statistics)
             phase = .tunnel(tunnel)
             record?.status = 200
             tunnel.start(reply: Self.connectionEstablished, pipelined: leftover) { [self] error in
@@ -278,7 +278,8 @@ final class ProxyConnection: @unchecked Sendable {
             let exchange = HTTPExchange(client: client, upstream: upstream, loop: loop, deadline: deadline,
                                         head: head, host: request.hostForHeader, port: request.explicitPort,
                                         path: path, framing: request.framing, timeouts: policy.timeouts,
-                                        headLimit: max(policy.limits.headBytes, 65536))
+                                        headLimit: max(policy.limits.headBytes, 65536),
+                                        statistics: context.statistics)
             phase = .forwarding(exchange)
             exchange.start(leftover: leftover) { [self] outcome in
                 upstream.close()

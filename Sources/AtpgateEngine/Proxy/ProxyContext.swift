@@ -11,6 +11,7 @@ struct ProxyContext: Sendable {
     let accessLog: @Sendable (AccessRecord) -> Void
     let selfAddresses: SelfAddresses
     let registry: ConnectionRegistry
+    let statistics: ProxyStatistics
     let logger: Logger
 }
 

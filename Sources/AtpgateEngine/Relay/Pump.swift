@@ -50,8 +50,11 @@ final class Pump: @unchecked Sendable {
     private var messageComplete = false
     private var leftover: [UInt8] = []
 
-    init(from source: SocketChannel, to sink: SocketChannel, loop: IOLoop, framing: Framing,
+    private let statistics: ProxyStatistics
+
+    init(from source: SocketChannel, to sink: SocketChannel, loop: IOLoop, framing: Framing, statistics: ProxyStatistics,
          spliceAllowed: Bool = false, halfCloseOnEnd: Bool = false) {
+        self.statistics = statistics
         self.source = source
         self.sink = sink
         self.loop = loop
@@ -180,6 +183,7 @@ final class Pump: @unchecked Sendable {
             leftover.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[messageBytes...]))
         }
         self.bytes += UInt64(messageBytes)
+        statistics.addCopied(messageBytes)
         deliver(UnsafeRawBufferPointer(rebasing: bytes[0..<messageBytes]))
     }
 
@@ -195,6 +199,7 @@ final class Pump: @unchecked Sendable {
             }
             pipeBytes += n
             bytes += UInt64(n)
+            statistics.addSpliced(n)
             lastActivity = monotonicNanos()
             try drainPipe()
         } catch {
@@ -316,8 +321,13 @@ final class Pump: @unchecked Sendable {
         wantsPipe = false
         guard pipe == nil, pendingCount == 0 else { return }
         pipe = SplicePipe.make()
-        // No pipe now (descriptor or per-user pipe limit): keep copying for this direction.
-        if pipe == nil { pipeUnavailable = true }
+        if pipe != nil {
+            statistics.pipeCreated()
+        } else {
+            // No pipe now (descriptor or per-user pipe limit): keep copying for this direction.
+            pipeUnavailable = true
+            statistics.pipeFailed()
+        }
     }
 
     // MARK: End

@@ -14,13 +14,14 @@ final class Tunnel: @unchecked Sendable {
     private var ended = false
     private var onClose: ((_ error: String?) -> Void)?
 
-    init(client: SocketChannel, upstream: SocketChannel, loop: IOLoop, deadline: Deadline, idleTimeout: Double) {
+    init(client: SocketChannel, upstream: SocketChannel, loop: IOLoop, deadline: Deadline, idleTimeout: Double,
+         statistics: ProxyStatistics) {
         self.client = client
         self.upstream = upstream
         self.deadline = deadline
         self.idleTimeout = idleTimeout
-        up = Pump(from: client, to: upstream, loop: loop, framing: .stream, spliceAllowed: true, halfCloseOnEnd: true)
-        down = Pump(from: upstream, to: client, loop: loop, framing: .stream, spliceAllowed: true, halfCloseOnEnd: true)
+        up = Pump(from: client, to: upstream, loop: loop, framing: .stream, statistics: statistics, spliceAllowed: true, halfCloseOnEnd: true)
+        down = Pump(from: upstream, to: client, loop: loop, framing: .stream, statistics: statistics, spliceAllowed: true, halfCloseOnEnd: true)
     }
 
     /// Starts relaying: `reply` (the 200) goes to the client first, `pipelined` (bytes the client

@@ -35,13 +35,18 @@ public final class SystemResolver: Resolver, @unchecked Sendable {
         var stopped = false
     }
 
+    /// The blocking lookup the worker threads run: getaddrinfo, or a stand-in in tests.
+    public typealias Lookup = @Sendable (String) -> Result<[IPAddress], ResolveError>
+
     private let configuration: Configuration
+    private let lookup: Lookup
     private let state = Mutex(State())
     private let wakeup = NSCondition()
     private var threads: [Thread] = []
 
-    public init(configuration: Configuration = Configuration()) {
+    public init(configuration: Configuration = Configuration(), lookup: @escaping Lookup = SystemResolver.getaddrinfo) {
         self.configuration = configuration
+        self.lookup = lookup
         for index in 0..<max(1, configuration.threads) {
             let thread = Thread { [self] in workerLoop() }
             thread.name = "atpgate.resolver.\(index)"
@@ -100,7 +105,7 @@ public final class SystemResolver: Resolver, @unchecked Sendable {
             }
             wakeup.unlock()
             guard let name else { continue }
-            let result = Self.lookup(name)
+            let result = lookup(name)
             let ttl: Double
             if case .success = result { ttl = configuration.positiveTTL } else { ttl = configuration.negativeTTL }
             let expires = monotonicNanos() + UInt64(ttl * 1e9)
@@ -114,13 +119,13 @@ public final class SystemResolver: Resolver, @unchecked Sendable {
     }
 
     /// One blocking getaddrinfo for TCP addresses of both families, deduplicated in answer order.
-    static func lookup(_ name: String) -> Result<[IPAddress], ResolveError> {
+    public static func getaddrinfo(_ name: String) -> Result<[IPAddress], ResolveError> {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_flags = AI_ADDRCONFIG
         var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(name, nil, &hints, &list)
+        let status = Glibc.getaddrinfo(name, nil, &hints, &list)
         guard status == 0, let first = list else {
             return .failure(.notFound(String(cString: gai_strerror(status))))
         }
