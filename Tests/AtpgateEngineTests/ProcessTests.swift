@@ -47,6 +47,33 @@ struct ProcessTests {
         _ = try socket.receiveAll()
     }
 
+    @Test("descriptor exhaustion: accept backs off without spinning, and the proxy serves again once pressure ends")
+    func descriptorExhaustion() throws {
+        let upstream = try TestServer.echo()
+        let directory = try TemporaryDirectory()
+        let policy = try directory.write("emfile.yaml", loopbackPolicy(allow: ["echo.test:\(upstream.port)"],
+                                                                       hosts: ["echo.test": "127.0.0.1"]))
+        let child = try ChildProxy(arguments: ["run", "--policy", policy, "--listen", "127.0.0.1:0"], descriptorLimit: 40)
+        try exchangeOnce(port: child.port, target: "echo.test:\(upstream.port)")
+        // Far more idle clients than descriptors: the rest wait in the backlog while accept fails.
+        var idle: [BlockingSocket] = []
+        for _ in 0..<80 { idle.append(try BlockingSocket.connect("127.0.0.1", child.port)) }
+        usleep(300_000)
+        let cpuBefore = child.cpuSeconds
+        sleep(1)
+        let cpuUsed = child.cpuSeconds - cpuBefore
+        #expect(child.process.isRunning)
+        #expect(cpuUsed < 0.5, "the accept loop must back off, not spin: \(cpuUsed) CPU seconds in one second")
+        idle.removeAll()   // pressure ends
+        var served = false
+        for _ in 0..<50 where !served {
+            served = (try? exchangeOnce(port: child.port, target: "echo.test:\(upstream.port)")) != nil
+            if !served { usleep(100_000) }
+        }
+        #expect(served)
+        #expect(child.terminate() == 0)
+    }
+
     @Test("SIGTERM: stops accepting, lets an open tunnel finish within the grace period, exits 0")
     func gracefulShutdown() throws {
         let upstream = try TestServer.echo()

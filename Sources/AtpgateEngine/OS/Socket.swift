@@ -12,6 +12,10 @@ public struct Socket: Sendable, Hashable {
         self.fd = fd
     }
 
+    /// SOCK_STREAM as an Int32 (Glibc imports it as an enum; files that also import Foundation
+    /// cannot always see it).
+    static let streamType = Int32(SOCK_STREAM.rawValue)
+
     /// A new non-blocking, close-on-exec stream socket.
     public static func makeTCP(family: Int32) throws(SocketError) -> Socket {
         let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)

@@ -91,11 +91,19 @@ final class HTTPExchange: @unchecked Sendable {
         case .sourceClosed:
             requestDone = true
             checkDone()
-        case .failed(let message):
+        case .failed(.source, let message):
+            // The client broke off or sent a body that does not match its framing.
             if responseStarted {
                 finish(error: "client-failed", keepAlive: false)
             } else {
                 self.end(.failedBeforeResponse(.badRequest("request body: \(message)"), bytesUp: bytesUp))
+            }
+        case .failed(.sink, let message):
+            if responseStarted {
+                finish(error: "upstream-failed", keepAlive: false)
+            } else {
+                self.end(.failedBeforeResponse(.upstreamFailed("upstream failed while receiving the request: \(message)"),
+                                               bytesUp: bytesUp))
             }
         }
     }
@@ -213,8 +221,10 @@ final class HTTPExchange: @unchecked Sendable {
         switch end {
         case .complete, .sourceClosed:
             checkDone()
-        case .failed:
+        case .failed(.source, _):
             finish(error: "upstream-failed", keepAlive: false)
+        case .failed(.sink, _):
+            finish(error: "client-failed", keepAlive: false)
         }
     }
 

@@ -17,10 +17,12 @@ final class Pump: @unchecked Sendable {
         case chunked                 // Transfer-Encoding: chunked
     }
 
+    enum Side { case source, sink }
+
     enum End {
         case sourceClosed                    // stream framing: the source sent end of stream, all bytes delivered
         case complete(leftover: [UInt8])     // framed message delivered
-        case failed(String)                  // read/write error, reset, or a truncated/invalid body
+        case failed(Side, String)            // read/write error, reset, or a truncated/invalid body (source)
     }
 
     let source: SocketChannel
@@ -144,7 +146,7 @@ final class Pump: @unchecked Sendable {
             }
             count = n
         } catch {
-            finish(.failed(error.description))
+            finish(.failed(.source, error.description))
             return false
         }
         if count == 0 {
@@ -174,7 +176,7 @@ final class Pump: @unchecked Sendable {
             do {
                 messageBytes = try chunked.consume(bytes)
             } catch {
-                finish(.failed("invalid chunked body: \(error)"))
+                finish(.failed(.source, "invalid chunked body: \(error)"))
                 return
             }
             if chunked.isComplete { messageComplete = true }
@@ -189,21 +191,26 @@ final class Pump: @unchecked Sendable {
 
     private func spliceIn() -> Bool {
         guard let pipe else { return false }
+        let moved: Int?
         do {
-            guard let n = try SplicePipe.splice(from: source.socket.fd, to: pipe.writeEnd, count: pipe.capacity - pipeBytes) else {
-                return false
-            }
-            if n == 0 {
-                sourceClosed()
-                return false
-            }
-            pipeBytes += n
-            bytes += UInt64(n)
-            statistics.addSpliced(n)
-            lastActivity = monotonicNanos()
+            moved = try SplicePipe.splice(from: source.socket.fd, to: pipe.writeEnd, count: pipe.capacity - pipeBytes)
+        } catch {
+            finish(.failed(.source, error.description))
+            return false
+        }
+        guard let n = moved else { return false }
+        if n == 0 {
+            sourceClosed()
+            return false
+        }
+        pipeBytes += n
+        bytes += UInt64(n)
+        statistics.addSpliced(n)
+        lastActivity = monotonicNanos()
+        do {
             try drainPipe()
         } catch {
-            finish(.failed(error.description))
+            finish(.failed(.sink, error.description))
             return false
         }
         return afterProgress()
@@ -221,7 +228,7 @@ final class Pump: @unchecked Sendable {
             if halfCloseOnEnd { sink.socket.shutdownWrite() }
             finish(.sourceClosed)
         case .length, .chunked:
-            finish(.failed("the peer closed before the end of the body"))
+            finish(.failed(.source, "the peer closed before the end of the body"))
         }
     }
 
@@ -238,7 +245,7 @@ final class Pump: @unchecked Sendable {
                     offset += n
                 }
             } catch {
-                finish(.failed(error.description))
+                finish(.failed(.sink, error.description))
                 return
             }
         }
@@ -296,7 +303,7 @@ final class Pump: @unchecked Sendable {
             }
             try drainPipe()
         } catch {
-            finish(.failed(error.description))
+            finish(.failed(.sink, error.description))
             return
         }
         guard pendingCount == 0 else { return }

@@ -48,7 +48,7 @@ final class Tunnel: @unchecked Sendable {
         case .sourceClosed, .complete:
             directionsDone += 1
             if directionsDone == 2 { self.end(error: nil) }
-        case .failed(let message):
+        case .failed(_, let message):
             // A reset on one side: reset the other too rather than pretend an orderly end.
             upstream.socket.setLingerZero()
             client.socket.setLingerZero()

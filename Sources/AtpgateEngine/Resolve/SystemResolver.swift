@@ -122,7 +122,7 @@ public final class SystemResolver: Resolver, @unchecked Sendable {
     public static func getaddrinfo(_ name: String) -> Result<[IPAddress], ResolveError> {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_socktype = Socket.streamType
         hints.ai_flags = AI_ADDRCONFIG
         var list: UnsafeMutablePointer<addrinfo>?
         let status = Glibc.getaddrinfo(name, nil, &hints, &list)

@@ -23,10 +23,17 @@ final class ChildProxy: @unchecked Sendable {
         return directory.appendingPathComponent("atpgate").path
     }
 
-    /// Starts `atpgate run` and waits for its "listening" line to learn the port.
-    init(arguments: [String], currentDirectory: String? = nil) throws {
-        process.executableURL = URL(fileURLWithPath: Self.binaryPath)
-        process.arguments = arguments
+    /// Starts `atpgate run` and waits for its "listening" line to learn the port. With
+    /// `descriptorLimit`, the child runs under that hard limit (`ulimit -n`), so it cannot raise it.
+    init(arguments: [String], currentDirectory: String? = nil, descriptorLimit: Int? = nil) throws {
+        if let descriptorLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            let quoted = ([Self.binaryPath] + arguments).map { "'\($0)'" }.joined(separator: " ")
+            process.arguments = ["-c", "ulimit -n \(descriptorLimit) && exec \(quoted)"]
+        } else {
+            process.executableURL = URL(fileURLWithPath: Self.binaryPath)
+            process.arguments = arguments
+        }
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = stderrPipe
@@ -51,6 +58,16 @@ final class ChildProxy: @unchecked Sendable {
         // Keep draining stderr so the child never blocks on a full pipe.
         let handle = stderrPipe.fileHandleForReading
         Thread { while !handle.availableData.isEmpty {} }.start()
+    }
+
+    /// CPU seconds (user + system) the child has used so far.
+    var cpuSeconds: Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return -1 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command name: state is field 3, utime 14, stime 15 (1-based in proc(5)).
+        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     var descriptorCount: Int {
