@@ -45,6 +45,13 @@ public struct ChunkedFramer: Sendable {
     /// Consumes bytes from the start of `bytes`; returns how many belong to this message. `isComplete` is true once
     /// the last-chunk, trailers and final CRLF have been consumed (then the returned count stops exactly there).
     public mutating func consume(_ bytes: UnsafeRawBufferPointer) throws(HTTPHeadError) -> Int {
+        try consume(bytes, onData: nil)
+    }
+
+    /// The same, and also hands each run of chunk data to `onData` (in order, without the framing):
+    /// how a proxy de-chunks a body for an HTTP/1.0 client, which cannot read chunked coding.
+    public mutating func consume(_ bytes: UnsafeRawBufferPointer,
+                                 onData: ((UnsafeRawBufferPointer) -> Void)?) throws(HTTPHeadError) -> Int {
         if state == .failed { throw .malformed("chunked body already failed") }
         let n = bytes.count
         var i = 0
@@ -55,6 +62,7 @@ public struct ChunkedFramer: Sendable {
             case .data:
                 // Bulk path: chunk data is skipped, not inspected.
                 let take = Swift.min(UInt64(n - i), remaining)
+                if let onData, take > 0 { onData(UnsafeRawBufferPointer(rebasing: bytes[i..<(i + Int(take))])) }
                 i += Int(take)
                 remaining -= take
                 if remaining == 0 { state = .dataCR }

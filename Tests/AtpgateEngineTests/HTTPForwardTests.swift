@@ -99,6 +99,18 @@ struct HTTPForwardTests {
         #expect(rest.hasSuffix("\r\n\r\nok"))
     }
 
+    @Test("an HTTP/1.0 client gets a chunked response de-chunked and delimited by close")
+    func dechunkForHTTP10() throws {
+        let origin = try HTTPTestServer()
+        let proxy = try ProxyHarness(policy: Self.policy(origin))
+        let answer = try proxy.rawExchange("GET http://origin.test:\(origin.port)/chunked HTTP/1.0\r\n\r\n")
+        #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(!answer.lowercased().contains("transfer-encoding"))
+        #expect(answer.contains("Connection: close\r\n"))
+        #expect(answer.hasSuffix("\r\n\r\nhello world"))
+        #expect(proxy.waitForLog().first?.bytesDown == 11)
+    }
+
     @Test("a path rule allows only its prefix, at a segment boundary")
     func pathRules() throws {
         let origin = try HTTPTestServer()

@@ -190,6 +190,7 @@ final class HTTPExchange: @unchecked Sendable {
     }
 
     private func forwardFinal(_ response: HTTPResponseHead, rest: [UInt8]) {
+        var response = response
         responseStarted = true
         status = response.status
         let framing: BodyFraming
@@ -204,6 +205,11 @@ final class HTTPExchange: @unchecked Sendable {
         switch framing {
         case .none: pumpFraming = .length(0)
         case .contentLength(let length): pumpFraming = .length(length)
+        case .chunked where head.version.minor == 0:
+            // An HTTP/1.0 client cannot read chunked coding: send the data delimited by close.
+            pumpFraming = .dechunk
+            response.headers.removeAll { $0.hasName("Transfer-Encoding") }
+            closeAfter = true
         case .chunked: pumpFraming = .chunked
         case .untilClose: pumpFraming = .stream
         }

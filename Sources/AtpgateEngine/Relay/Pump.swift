@@ -14,7 +14,8 @@ final class Pump: @unchecked Sendable {
     enum Framing {
         case stream                  // until the source closes (tunnels, close-delimited responses)
         case length(UInt64)          // Content-Length
-        case chunked                 // Transfer-Encoding: chunked
+        case chunked                 // Transfer-Encoding: chunked, forwarded as it is
+        case dechunk                 // chunked in, only the chunk data out (for HTTP/1.0 clients)
     }
 
     enum Side { case source, sink }
@@ -110,7 +111,7 @@ final class Pump: @unchecked Sendable {
     private func messageCompleteWithNothingToRead() -> Bool {
         switch framing {
         case .length: return remaining == 0
-        case .chunked: return chunked.isComplete
+        case .chunked, .dechunk: return chunked.isComplete
         case .stream: return false
         }
     }
@@ -180,6 +181,24 @@ final class Pump: @unchecked Sendable {
                 return
             }
             if chunked.isComplete { messageComplete = true }
+        case .dechunk:
+            var decoded = 0
+            do {
+                messageBytes = try chunked.consume(bytes) { data in
+                    decoded += data.count
+                    self.deliver(data)
+                }
+            } catch {
+                finish(.failed(.source, "invalid chunked body: \(error)"))
+                return
+            }
+            if chunked.isComplete { messageComplete = true }
+            if messageBytes < bytes.count {
+                leftover.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[messageBytes...]))
+            }
+            self.bytes += UInt64(decoded)
+            statistics.addCopied(decoded)
+            return
         }
         if messageBytes < bytes.count {
             leftover.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[messageBytes...]))
@@ -227,7 +246,7 @@ final class Pump: @unchecked Sendable {
         case .stream:
             if halfCloseOnEnd { sink.socket.shutdownWrite() }
             finish(.sourceClosed)
-        case .length, .chunked:
+        case .length, .chunked, .dechunk:
             finish(.failed(.source, "the peer closed before the end of the body"))
         }
     }
@@ -236,7 +255,7 @@ final class Pump: @unchecked Sendable {
 
     /// Writes what the sink takes now; keeps the rest in the pending buffer.
     private func deliver(_ bytes: UnsafeRawBufferPointer) {
-        guard !bytes.isEmpty else { return }
+        guard !bytes.isEmpty, !isFinished else { return }
         var offset = 0
         if pendingCount == 0 {
             do {
