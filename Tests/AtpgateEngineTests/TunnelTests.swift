@@ -24,54 +24,19 @@ struct TunnelTests {
     @Test("64 MiB each way through one tunnel arrive intact (SHA-256)")
     func bulkPayloadBothWays() throws {
         let size = 64 << 20
-        let chunk = 256 << 10
         let upstreamReceived = Locked<String>("")
         let upstreamSent = Locked<String>("")
         let upstream = try TestServer { socket in
             // Send and receive at once: a relay that blocks one direction on the other deadlocks here.
-            let sender = Thread {
-                var generator = PayloadGenerator(seed: 2)
-                let hasher = try! StreamingSHA256()
-                var sent = 0
-                while sent < size {
-                    let bytes = generator.next(chunk)
-                    hasher.update(bytes)
-                    try? socket.send(bytes)
-                    sent += bytes.count
-                }
-                socket.shutdownWrite()
-                upstreamSent.withLock { $0 = hasher.finish() }
-            }
-            sender.start()
-            let hasher = try! StreamingSHA256()
-            while let bytes = try? socket.receive(), !bytes.isEmpty { hasher.update(bytes) }
-            upstreamReceived.withLock { $0 = hasher.finish() }
+            Thread { upstreamSent.withLock { $0 = Self.sendPayload(socket, seed: 2, size: size) } }.start()
+            upstreamReceived.withLock { $0 = Self.receivePayload(socket).hash }
         }
         let proxy = try ProxyHarness(policy: loopbackPolicy(allow: ["bulk.test:\(upstream.port)"],
                                                             hosts: ["bulk.test": "127.0.0.1"]))
         let socket = try proxy.openTunnel(to: "bulk.test:\(upstream.port)")
         let sentHash = Locked<String>("")
-        let sender = Thread {
-            var generator = PayloadGenerator(seed: 1)
-            let hasher = try! StreamingSHA256()
-            var sent = 0
-            while sent < size {
-                let bytes = generator.next(chunk)
-                hasher.update(bytes)
-                try? socket.send(bytes)
-                sent += bytes.count
-            }
-            socket.shutdownWrite()
-            sentHash.withLock { $0 = hasher.finish() }
-        }
-        sender.start()
-        let hasher = try StreamingSHA256()
-        var received = 0
-        while let bytes = try? socket.receive(), !bytes.isEmpty {
-            hasher.update(bytes)
-            received += bytes.count
-        }
-        let receivedHash = hasher.finish()
+        Thread { sentHash.withLock { $0 = Self.sendPayload(socket, seed: 1, size: size) } }.start()
+        let (received, receivedHash) = Self.receivePayload(socket)
         #expect(received == size)
         #expect(receivedHash == upstreamSent.withLock { $0 })
         let records = proxy.waitForLog()
@@ -100,6 +65,32 @@ struct TunnelTests {
         let record = try #require(proxy.waitForLog().first)
         #expect(record.error == "idle-timeout")
         #expect(proxy.waitForIdle())
+    }
+
+    /// Sends `size` pseudo-random bytes, half-closes, and returns their SHA-256.
+    static func sendPayload(_ socket: BlockingSocket, seed: UInt64, size: Int) -> String {
+        var generator = PayloadGenerator(seed: seed)
+        let hasher = try! StreamingSHA256()
+        var sent = 0
+        while sent < size {
+            let bytes = generator.next(256 << 10)
+            hasher.update(bytes)
+            try? socket.send(bytes)
+            sent += bytes.count
+        }
+        socket.shutdownWrite()
+        return hasher.finish()
+    }
+
+    /// Reads until end of stream; returns the byte count and SHA-256.
+    static func receivePayload(_ socket: BlockingSocket) -> (count: Int, hash: String) {
+        let hasher = try! StreamingSHA256()
+        var count = 0
+        while let bytes = try? socket.receive(), !bytes.isEmpty {
+            hasher.update(bytes)
+            count += bytes.count
+        }
+        return (count, hasher.finish())
     }
 
     @Test("client half-close: the upstream reads EOF and can still answer")

@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import Foundation
+import AtpgateNet
+@testable import AtpgateEngine
 
 /// A blocking test socket with receive/send timeouts, so a broken proxy fails a test instead of hanging it.
 final class BlockingSocket: @unchecked Sendable {
@@ -18,27 +20,13 @@ final class BlockingSocket: @unchecked Sendable {
 
     /// Connects to host:port (an IP literal; "::1" for IPv6).
     static func connect(_ host: String, _ port: UInt16, timeout: Double = 10) throws -> BlockingSocket {
-        let isV6 = host.contains(":")
-        let fd = Glibc.socket(isV6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard let ip = IPAddress(host) else { throw TestError("not an IP literal: \(host)") }
+        let address = SocketAddress(ip: ip, port: port)
+        let fd = Glibc.socket(address.family, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestError("socket: \(errno)") }
         let socket = BlockingSocket(fd: fd, timeout: timeout)
-        let result: Int32
-        if isV6 {
-            var addr = sockaddr_in6()
-            addr.sin6_family = sa_family_t(AF_INET6)
-            addr.sin6_port = port.bigEndian
-            inet_pton(AF_INET6, host, &addr.sin6_addr)
-            result = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-        } else {
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = port.bigEndian
-            inet_pton(AF_INET, host, &addr.sin_addr)
-            result = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        }
-        guard result == 0 else { throw TestError("connect \(host):\(port): errno \(errno)") }
+        let result = address.withSockaddr { Glibc.connect(fd, $0, $1) }
+        guard result == 0 else { throw TestError("connect \(address): errno \(errno)") }
         return socket
     }
 

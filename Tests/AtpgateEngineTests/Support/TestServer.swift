@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import Foundation
+import AtpgateNet
+@testable import AtpgateEngine
 
 /// A thread-per-connection TCP server on loopback with an ephemeral port. `handler` runs on its own
 /// thread for each accepted connection. Used as the upstream peer of the proxy in tests.
@@ -14,25 +16,13 @@ final class TestServer: @unchecked Sendable {
 
     init(host: String = "127.0.0.1", backlog: Int32 = 128, accepting: Bool = true,
          handler: @escaping @Sendable (BlockingSocket) -> Void) throws {
-        let isV6 = host.contains(":")
-        let fd = Glibc.socket(isV6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard let ip = IPAddress(host) else { throw TestError("not an IP literal: \(host)") }
+        let address = SocketAddress(ip: ip, port: 0)
+        let fd = Glibc.socket(address.family, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var bound: Int32
-        if isV6 {
-            var addr = sockaddr_in6()
-            addr.sin6_family = sa_family_t(AF_INET6)
-            inet_pton(AF_INET6, host, &addr.sin6_addr)
-            bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-        } else {
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            inet_pton(AF_INET, host, &addr.sin_addr)
-            bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        }
+        let bound = address.withSockaddr { bind(fd, $0, $1) }
         guard bound == 0, listen(fd, backlog) == 0 else { throw TestError("bind/listen: errno \(errno)") }
         port = Self.localPort(fd)
         guard accepting else { return }
@@ -63,24 +53,13 @@ final class TestServer: @unchecked Sendable {
     deinit { if !isStopped { stop() } }
 
     static func localPort(_ fd: Int32) -> UInt16 {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            getsockname(fd, $0, &length) } }
-        if Int32(storage.ss_family) == AF_INET6 {
-            return withUnsafeBytes(of: &storage) { UInt16(bigEndian: $0.load(as: sockaddr_in6.self).sin6_port) }
-        }
-        return withUnsafeBytes(of: &storage) { UInt16(bigEndian: $0.load(as: sockaddr_in.self).sin_port) }
+        Socket(fd: fd).localAddress?.port ?? 0
     }
 
     /// A port with nothing listening on it (bound, then closed): connecting is refused.
     static func closedPort() -> UInt16 {
         let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = SocketAddress(ip: IPAddress("127.0.0.1")!, port: 0).withSockaddr { bind(fd, $0, $1) }
         let port = localPort(fd)
         Glibc.close(fd)
         return port

@@ -85,7 +85,7 @@ final class TemporaryDirectory: @unchecked Sendable {
 
     func write(_ name: String, _ contents: String) throws -> String {
         let file = file(name)
-        try contents.write(toFile: file, atomically: true, encoding: .utf8)
+        try contents.write(toFile: file, atomically: false, encoding: .utf8)
         return file
     }
 
