@@ -39,7 +39,7 @@ public final class ProxyServer: @unchecked Sendable {
     private let registry = ConnectionRegistry()
     private let resolver: any Resolver
     private let accessWriter: LineWriter?
-    private var listeners: [Listener] = []   // set in start(), read-only afterwards
+    private var listeners: [Listener] = []   // written once in start(), before any other thread reads it
     private var context: ProxyContext?
 
     public init(policy: Policy, options: Options = Options(), logger: Logger = Logger(label: "atpgate")) {

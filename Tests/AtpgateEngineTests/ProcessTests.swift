@@ -1,6 +1,6 @@
 import Testing
 import Foundation
-import Synchronization
+@testable import AtpgateEngine
 #if canImport(Glibc)
 import Glibc
 #endif

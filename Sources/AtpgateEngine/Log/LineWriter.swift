@@ -18,7 +18,7 @@ public final class LineWriter: @unchecked Sendable {
 
     private let fd: Int32
     private let maxBufferedBytes: Int
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let wakeup = NSCondition()
     private let droppedCounter = Atomic<Int>(0)
     private let exited = DispatchSemaphore(value: 0)

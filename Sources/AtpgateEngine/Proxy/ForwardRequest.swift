@@ -10,8 +10,6 @@ struct ForwardRequest {
     let explicitPort: UInt16?   // the URL's port when written (for the upstream Host header)
     let framing: Pump.Framing   // request body framing (CONNECT: none)
 
-    var hostForHeader: String { host }
-
     init(head: HTTPRequestHead) throws(ProxyFailure) {
         let target: RequestTarget
         do {

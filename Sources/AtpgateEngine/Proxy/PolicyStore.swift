@@ -1,13 +1,12 @@
-import Synchronization
 import AtpgatePolicy
 
 /// The policy in force. Readers take a snapshot per request; a reload (compiled off the I/O
 /// queues) swaps it atomically, so established tunnels keep the policy they were decided under.
 public final class PolicyStore: Sendable {
-    private let current: Mutex<Policy>
+    private let current: Locked<Policy>
 
     public init(_ policy: Policy) {
-        current = Mutex(policy)
+        current = Locked(policy)
     }
 
     public var policy: Policy {

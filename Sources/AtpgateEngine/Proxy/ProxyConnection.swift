@@ -62,7 +62,10 @@ final class ProxyConnection: @unchecked Sendable {
         stopAccepting = true
         if force {
             if case .tunnel(let tunnel) = phase { tunnel.close(reason: "shutdown") }
-            if case .forwarding(let exchange) = phase { exchange.abort() ; finishRequest(status: record?.status ?? 0, error: "shutdown") }
+            if case .forwarding(let exchange) = phase {
+                exchange.abort()
+                finishRequest(status: record?.status ?? 0, error: "shutdown")
+            }
             close()
         } else if case .readingHead = phase, buffer.isEmpty {
             close()
@@ -276,7 +279,7 @@ final class ProxyConnection: @unchecked Sendable {
             }
         case .http(let path):
             let exchange = HTTPExchange(client: client, upstream: upstream, loop: loop, deadline: deadline,
-                                        head: head, host: request.hostForHeader, port: request.explicitPort,
+                                        head: head, host: request.host, port: request.explicitPort,
                                         path: path, framing: request.framing, timeouts: policy.timeouts,
                                         headLimit: max(policy.limits.headBytes, 65536),
                                         statistics: context.statistics)

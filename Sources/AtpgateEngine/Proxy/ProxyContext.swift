@@ -23,9 +23,7 @@ struct SelfAddresses: Sendable {
 
     func contains(_ address: SocketAddress) -> Bool {
         if exact.contains(address) { return true }
-        if wildcardPorts.contains(address.port) {
-            return localIPs.contains(address.ip) || address.ip == IPAddress("0.0.0.0") || address.ip == IPAddress("::")
-        }
-        return false
+        // 0.0.0.0 and :: never get this far: the built-in deny ranges refuse them.
+        return wildcardPorts.contains(address.port) && localIPs.contains(address.ip)
     }
 }

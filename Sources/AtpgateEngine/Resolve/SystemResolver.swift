@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import Foundation
-import Synchronization
 import AtpgateNet
 
 /// The default resolver: getaddrinfo on a dedicated, bounded set of threads.
@@ -40,7 +39,7 @@ public final class SystemResolver: Resolver, @unchecked Sendable {
 
     private let configuration: Configuration
     private let lookup: Lookup
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let wakeup = NSCondition()
     private var threads: [Thread] = []
 

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+@testable import AtpgateEngine
 
 /// A small HTTP/1.1 origin for forwarding tests. Paths:
 ///   /cl/N       N bytes with Content-Length          /chunked     a chunked body "hello world"
