@@ -70,8 +70,15 @@ final class ChildProxy: @unchecked Sendable {
         return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// The child's open sockets and pipes: what the engine opens per connection. libdispatch's own
+    /// descriptors (epoll, eventfd, a timerfd per timer class, created lazily) are not counted.
     var descriptorCount: Int {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.processIdentifier)/fd")) ?? []).count
+        let directory = "/proc/\(process.processIdentifier)/fd"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return entries.filter { entry in
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + entry)) ?? ""
+            return target.hasPrefix("socket:") || target.hasPrefix("pipe:")
+        }.count
     }
 
     /// Sends SIGTERM and waits; returns the exit status.
