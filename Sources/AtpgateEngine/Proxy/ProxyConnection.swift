@@ -35,7 +35,6 @@ final class ProxyConnection: @unchecked Sendable {
     private var record: AccessRecord?
     private var dial: DialAttempt?
     private var lookupGeneration = 0
-    private var servedRequests = 0
     private var stopAccepting = false
 
     init(id: Int, loop: IOLoop, socket: Socket, clientAddress: SocketAddress, context: ProxyContext) {
@@ -300,7 +299,6 @@ final class ProxyConnection: @unchecked Sendable {
             record?.bytesUp = bytesUp
             record?.bytesDown = bytesDown
             finishRequest(status: status, error: error)
-            servedRequests += 1
             if keepAlive && !stopAccepting {
                 buffer = leftover
                 beginHead()
