@@ -143,6 +143,21 @@ struct TunnelTests {
         #expect(record?.upstream == "[::1]:\(upstream.port)")
     }
 
+    @Test("a listener on [::1] serves IPv6 clients")
+    func ipv6Listener() throws {
+        let upstream = try TestServer.echo()
+        let proxy = try ProxyHarness(policy: loopbackPolicy(allow: ["echo.test:\(upstream.port)"],
+                                                            hosts: ["echo.test": "127.0.0.1"]),
+                                     listen: "[::1]:0")
+        let socket = try BlockingSocket.connect("::1", proxy.port)
+        try socket.send("CONNECT echo.test:\(upstream.port) HTTP/1.1\r\n\r\nv6-client")
+        #expect(try socket.receive(until: "\r\n\r\n").text.hasPrefix("HTTP/1.1 200 "))
+        #expect(try socket.receive(exactly: 9).text == "v6-client")
+        socket.shutdownWrite()
+        _ = try socket.receiveAll()
+        #expect(proxy.waitForLog().first?.client.hasPrefix("[::1]:") == true)
+    }
+
     @Test("a denied CONNECT gets 403 naming the rule, and nothing is dialled")
     func deniedConnect() throws {
         let upstream = try TestServer.echo()
