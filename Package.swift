@@ -36,7 +36,7 @@ let package = Package(
         ]),
         // Command-line commands (thin: parse arguments, call the library).
         .target(name: "AtpgateCLI", dependencies: [
-            "AtpgateEngine", "AtpgatePolicy",
+            "AtpgateEngine", "AtpgatePolicy", "AtpgateHTTP", "AtpgateNet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "AtpgateHTTPTests", dependencies: ["AtpgateHTTP"]),
         .testTarget(name: "AtpgateEngineTests", dependencies: [
             "AtpgateEngine", "AtpgatePolicy", "AtpgateNet", "AtpgateHTTP", "CAtpgateSys",
+            .product(name: "Logging", package: "swift-log"),
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -52,12 +52,15 @@ struct RunCommand: ParsableCommand {
         } catch {
             Startup.fail("atpgate: cannot listen: \(error)")
         }
+        let reloader = PolicyReloader(path: path, server: server, logger: logger)
+        reloader.start()
+        SignalHandling.install(server: server, reloader: reloader, logger: logger)
+        // Last: tools and tests take this line to mean "ready", signals included.
         logger.info("atpgate listening", metadata: [
             "listen": .string(server.boundAddresses.map(\.description).joined(separator: " ")),
             "policy": .string(path),
             "descriptors": .stringConvertible(descriptors),
         ])
-        SignalHandling.install(server: server, grace: loaded.timeouts.grace, logger: logger)
         dispatchMain()
     }
 }
@@ -76,8 +79,7 @@ enum PolicyPath {
 enum Startup {
     /// One clear line on stderr, exit status 1.
     static func fail(_ message: String) -> Never {
-        var line = message.replacingNewlines() + "\n"
-        line.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        Output.error(message)
         exit(1)
     }
 }

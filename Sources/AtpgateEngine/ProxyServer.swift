@@ -115,6 +115,12 @@ public final class ProxyServer: @unchecked Sendable {
         poll()
     }
 
+    /// `on_reload: cut-denied`: closes every tunnel (and in-flight forwarded request) whose target
+    /// or upstream address `policy` denies. Each connection checks itself on its own loop.
+    public func cutConnections(deniedBy policy: Policy) {
+        registry.forEach { $0.cut(ifDeniedBy: policy) }
+    }
+
     private func accepted(_ socket: Socket, from peer: SocketAddress) {
         guard let context else { socket.close(); return }
         let loop = group.nextLoop()

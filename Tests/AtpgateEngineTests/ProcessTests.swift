@@ -96,6 +96,64 @@ struct ProcessTests {
         #expect(child.terminate() == 0)
     }
 
+    @Test("SIGHUP reloads the policy, and the reload is logged at once")
+    func sighupReloads() throws {
+        let upstream = try TestServer.echo()
+        let directory = try TemporaryDirectory()
+        let policy = try directory.write("hup.yaml", loopbackPolicy(allow: [], hosts: ["echo.test": "127.0.0.1"]))
+        let child = try ChildProxy(arguments: ["run", "--policy", policy, "--listen", "127.0.0.1:0"])
+        kill(child.process.processIdentifier, SIGHUP)
+        #expect(eventually { child.diagnostics.value.contains("policy reloaded (SIGHUP)") })
+        // And a file edit is picked up without a signal.
+        try loopbackPolicy(allow: ["echo.test:\(upstream.port)"], hosts: ["echo.test": "127.0.0.1"])
+            .write(toFile: policy, atomically: false, encoding: .utf8)
+        #expect(eventually { (try? exchangeOnce(port: child.port, target: "echo.test:\(upstream.port)")) != nil })
+        #expect(child.terminate() == 0)
+    }
+
+    @Test("check: exit 0 and every effective rule with its reference; exit 1 and file:line:col for a broken file")
+    func checkCommand() throws {
+        let directory = try TemporaryDirectory()
+        let good = try directory.write("good.yaml", loopbackPolicy(allow: ["a.test", "*.b.test:80"], deny: ["x.a.test"]))
+        let ok = try runCommand(ChildProxy.binaryPath, ["check", "--policy", good])
+        #expect(ok.status == 0)
+        #expect(ok.stdout.contains("allow a.test:443 (good.yaml:"))
+        #expect(ok.stdout.contains("allow *.b.test:80 (good.yaml:"))
+        #expect(ok.stdout.contains("deny x.a.test:* (good.yaml:"))
+        let bad = try directory.write("bad.yaml", "version: 1\nallow:\n  - \"foo*.bar\"\n")
+        let failed = try runCommand(ChildProxy.binaryPath, ["check", "--policy", bad])
+        #expect(failed.status == 1)
+        #expect(failed.stderr.hasPrefix("\(bad):3:"), "stderr: \(failed.stderr)")
+    }
+
+    @Test("explain: allow exits 0, deny exits 1, a bad target or policy exits 2; --resolve vets addresses")
+    func explainCommand() throws {
+        let directory = try TemporaryDirectory()
+        let policy = try directory.write("p.yaml", loopbackPolicy(allow: ["a.test", "private.test", "http://pki.test/pki/*"],
+                                                                  deny: ["no.a.test"],
+                                                                  hosts: ["private.test": "10.1.2.3", "a.test": "127.0.0.1"]))
+        func explain(_ arguments: String...) throws -> (status: Int32, stdout: String, stderr: String) {
+            try runCommand(ChildProxy.binaryPath, ["explain", "--policy", policy] + arguments)
+        }
+        let allowed = try explain("a.test:443")
+        #expect(allowed.status == 0)
+        #expect(allowed.stdout.hasPrefix("allow\nrule: p.yaml:"))
+        let path = try explain("http://pki.test/pki/root.crl")
+        #expect(path.status == 0)
+        let denied = try explain("no.a.test:443")
+        #expect(denied.status == 1)
+        #expect(denied.stdout.hasPrefix("deny\n"))
+        #expect(try explain("elsewhere.test:443").stdout.contains("rule: default"))
+        #expect(try explain("127.1:443").status == 2)
+        #expect(try explain("--client", "10.0.0.1", "a.test:443").stdout.contains("rule: clients"))
+        // Without --resolve the policy alone decides; with it, the address is vetted too.
+        #expect(try explain("private.test:443").status == 0)
+        let vetted = try explain("--resolve", "private.test:443")
+        #expect(vetted.status == 1)
+        #expect(vetted.stdout.contains("rule: builtin:10.0.0.0/8"))
+        #expect(try explain("--resolve", "a.test:443").status == 0)
+    }
+
     @Test("a broken policy: one clear line on stderr, exit 1")
     func badPolicyExitsOne() throws {
         let directory = try TemporaryDirectory()

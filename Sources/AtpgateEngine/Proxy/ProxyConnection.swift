@@ -35,6 +35,9 @@ final class ProxyConnection: @unchecked Sendable {
     private var record: AccessRecord?
     private var dial: DialAttempt?
     private var lookupGeneration = 0
+    /// What the current tunnel or forwarded request was allowed as, and where it went: a reload
+    /// with `on_reload: cut-denied` decides it again under the new policy.
+    private var established: (request: DecisionRequest, upstream: SocketAddress)?
     private var stopAccepting = false
 
     init(id: Int, loop: IOLoop, socket: Socket, clientAddress: SocketAddress, context: ProxyContext) {
@@ -71,10 +74,32 @@ final class ProxyConnection: @unchecked Sendable {
         }
     }
 
+    /// Closes the tunnel or in-flight forwarded request if `policy` denies its target or the address
+    /// it reached (the incident switch). Logged with the error `policy-cut`.
+    func cut(ifDeniedBy policy: Policy) {
+        loop.assertOnQueue()
+        guard let established else { return }
+        let decision = policy.decide(established.request)
+        let vetted = policy.vet([established.upstream.ip])
+        guard decision.verdict == .deny || vetted != .allowed else { return }
+        context.logger.notice("cutting \(clientAddress) -> \(established.request.host):\(established.request.port): \(decision.verdict == .deny ? decision.reason : "address \(established.upstream.ip) now denied")")
+        switch phase {
+        case .tunnel(let tunnel):
+            tunnel.close(reason: "policy-cut")
+        case .forwarding(let exchange):
+            exchange.abort()
+            finishRequest(status: record?.status ?? 0, error: "policy-cut")
+            close()
+        default:
+            break
+        }
+    }
+
     // MARK: Reading the request head
 
     private func beginHead() {
         phase = .readingHead
+        established = nil
         policy = context.policies.policy
         scanner = HeadScanner(limit: policy.limits.headBytes)
         requestStarted = monotonicNanos()
@@ -254,6 +279,8 @@ final class ProxyConnection: @unchecked Sendable {
                 fail(.connectTimeout("\(host):\(request.port)"))
             case .success(let connection):
                 record?.upstream = connection.address.description
+                established = (DecisionRequest(client: clientAddress.ip, host: host, port: request.port, kind: request.kind),
+                               connection.address)
                 connected(connection.channel, request: request, head: head, leftover: leftover)
             }
         }
@@ -311,7 +338,7 @@ final class ProxyConnection: @unchecked Sendable {
     static let connectionEstablished = Array("HTTP/1.1 200 Connection established\r\n\r\n".utf8)
 
     static func tunnelErrorToken(_ message: String) -> String {
-        message == "idle-timeout" || message == "shutdown" ? message : "upstream-reset"
+        ["idle-timeout", "shutdown", "policy-cut"].contains(message) ? message : "upstream-reset"
     }
 
     // MARK: Errors and closing

@@ -1,4 +1,5 @@
 import Foundation
+@testable import AtpgateEngine
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,6 +10,8 @@ final class ChildProxy: @unchecked Sendable {
     let process = Process()
     let port: UInt16
     private let stderrPipe = Pipe()
+    /// Everything the child wrote to stderr (swift-log diagnostics).
+    let diagnostics = Locked("")
 
     /// The binary sits next to the test bundle in SwiftPM's build folder.
     static var binaryPath: String {
@@ -55,9 +58,17 @@ final class ChildProxy: @unchecked Sendable {
             throw TestError("atpgate did not start: \(collected)")
         }
         port = found
-        // Keep draining stderr so the child never blocks on a full pipe.
+        // Keep draining stderr (the child must never block on a full pipe) into `diagnostics`.
         let handle = stderrPipe.fileHandleForReading
-        Thread { while !handle.availableData.isEmpty {} }.start()
+        let diagnostics = self.diagnostics
+        diagnostics.withLock { $0 = collected }
+        Thread {
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { return }
+                diagnostics.withLock { $0 += String(decoding: data, as: UTF8.self) }
+            }
+        }.start()
     }
 
     /// CPU seconds (user + system) the child has used so far.

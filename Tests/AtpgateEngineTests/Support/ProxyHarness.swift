@@ -30,8 +30,16 @@ final class ProxyHarness: @unchecked Sendable {
     let port: UInt16
     private let records = Locked<[AccessRecord]>([])
 
-    init(policy yaml: String, resolver: StubResolver = StubResolver([:]), listen: String = "127.0.0.1:0") throws {
-        let policy = try PolicyLoader.parse(yaml: yaml, file: "test.yaml")
+    convenience init(policy yaml: String, resolver: StubResolver = StubResolver([:]), listen: String = "127.0.0.1:0") throws {
+        try self.init(loaded: try PolicyLoader.parse(yaml: yaml, file: "test.yaml"), resolver: resolver, listen: listen)
+    }
+
+    /// A proxy on a policy file (for reload tests).
+    convenience init(policyFile: String, resolver: StubResolver = StubResolver([:])) throws {
+        try self.init(loaded: try PolicyLoader.load(path: policyFile), resolver: resolver, listen: "127.0.0.1:0")
+    }
+
+    init(loaded policy: Policy, resolver: StubResolver, listen: String) throws {
         let box = records
         server = ProxyServer(policy: policy,
                              options: .init(loops: 2, listen: [ListenAddress(listen)!], resolver: resolver,
@@ -78,6 +86,14 @@ final class ProxyHarness: @unchecked Sendable {
         let socket = try connect()
         try socket.send(request)
         return try socket.receiveAll().text
+    }
+
+    /// The status code the proxy answers a CONNECT with (the tunnel, if any, is closed again).
+    func connectStatus(_ authority: String) throws -> Int {
+        let socket = try connect()
+        try socket.send("CONNECT \(authority) HTTP/1.1\r\n\r\n")
+        let head = try socket.receive(until: "\r\n\r\n").text
+        return Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
 
     /// Opens a CONNECT tunnel and returns the socket after the 200 (or throws with the answer).

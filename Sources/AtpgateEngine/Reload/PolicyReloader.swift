@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Logging
+import AtpgatePolicy
+
+/// Live reload: watches the policy's files (policy, catalog, service tags) and reloads on change or
+/// on request (SIGHUP). Parsing and compiling run on the reloader's own queue, never on the I/O
+/// queues; the new policy is swapped in atomically, so new connections and each new request on a
+/// keep-alive connection see it while established tunnels keep theirs. A broken edit is logged as
+/// `policy reload failed: file:line:col: message` and the last good policy stays in force.
+/// Confined to `queue`.
+public final class PolicyReloader: @unchecked Sendable {
+    private let path: String
+    private let server: ProxyServer
+    private let logger: Logger
+    private let debounce: Double
+    private let queue = DispatchQueue(label: "atpgate.reload")
+    private var watcher: FileWatcher?
+    private var pending: DispatchWorkItem?
+    /// The bytes of each watched file as last loaded (successfully or not), to skip wake-ups that
+    /// changed nothing and not to report the same broken edit twice.
+    private var snapshot: [String: [UInt8]] = [:]
+
+    public init(path: String, server: ProxyServer, logger: Logger, debounce: Double = 0.2) {
+        self.path = path
+        self.server = server
+        self.logger = logger
+        self.debounce = debounce
+    }
+
+    /// Starts watching the files of the policy in force.
+    public func start() {
+        queue.sync {
+            let files = server.policies.policy.sourceFiles
+            snapshot = Self.read(files)
+            let watcher = FileWatcher(queue: queue) { [weak self] in self?.scheduleCheck() }
+            if !watcher.watch(files) {
+                logger.warning("cannot watch \(files.joined(separator: ", ")) for changes; reload with SIGHUP")
+            }
+            self.watcher = watcher
+        }
+    }
+
+    public func stop() {
+        queue.sync {
+            pending?.cancel()
+            watcher?.stop()
+            watcher = nil
+        }
+    }
+
+    /// Reloads now, whether or not the files changed (SIGHUP).
+    public func reload(trigger: String) {
+        queue.async { [self] in load(trigger: trigger) }
+    }
+
+    /// Editors write in several steps: wait until the files have been quiet for `debounce` seconds.
+    private func scheduleCheck() {
+        pending?.cancel()
+        let work = DispatchWorkItem { [weak self] in self?.checkFiles() }
+        pending = work
+        queue.asyncAfter(deadline: .now() + debounce, execute: work)
+    }
+
+    private func checkFiles() {
+        let files = Array(snapshot.keys)
+        if Self.read(files) != snapshot {
+            load(trigger: "file change")
+        } else {
+            // A symlink swap to identical content, or an unrelated file in the folder: re-arm only.
+            _ = watcher?.watch(server.policies.policy.sourceFiles)
+        }
+    }
+
+    private func load(trigger: String) {
+        let current = server.policies.policy
+        let loaded: Policy
+        do {
+            loaded = try PolicyLoader.load(path: path)
+        } catch {
+            snapshot = Self.read(current.sourceFiles)
+            logger.error("policy reload failed: \(error)")
+            return
+        }
+        snapshot = Self.read(loaded.sourceFiles)
+        _ = watcher?.watch(loaded.sourceFiles)
+        if loaded.listen != current.listen {
+            logger.warning("policy reload: listen changed to \(loaded.listen.map(\.description).joined(separator: " ")); restart atpgate to apply it (still listening on \(server.boundAddresses.map(\.description).joined(separator: " ")))")
+        }
+        server.policies.replace(with: loaded)
+        logger.notice("policy reloaded (\(trigger)) from \(path)")
+        if loaded.onReload == .cutDenied {
+            server.cutConnections(deniedBy: loaded)
+        }
+    }
+
+    /// The files' bytes (an unreadable file maps to an empty array: still a change when it returns).
+    static func read(_ files: [String]) -> [String: [UInt8]] {
+        var result: [String: [UInt8]] = [:]
+        for file in files { result[file] = readFile(file) ?? [] }
+        return result
+    }
+
+    static func readFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n > 0 { bytes += chunk[0..<n]; continue }
+            if n < 0 && errno == EINTR { continue }
+            return n == 0 ? bytes : nil
+        }
+    }
+}
