@@ -108,4 +108,28 @@ struct ReloadTests {
         #expect(eventually { fixture.log.contains("restart atpgate to apply it") })
         #expect(fixture.status == 200)
     }
+
+    @Test("on_reload: cut-denied closes live tunnels the new policy denies and logs them; keep leaves them")
+    func cutDenied() throws {
+        let cutting = try Fixture(initiallyAllowed: true, extra: "on_reload: cut-denied\n")
+        let keeping = try Fixture(initiallyAllowed: true, extra: "on_reload: keep\n")
+        var tunnels: [BlockingSocket] = []
+        for fixture in [cutting, keeping] {
+            let tunnel = try fixture.proxy.openTunnel(to: "svc.test:\(fixture.upstream.port)")
+            try tunnel.send("before")
+            #expect(try tunnel.receive(exactly: 6).text == "before")
+            tunnels.append(tunnel)
+        }
+        try cutting.yaml(allowed: false, extra: "on_reload: cut-denied\n")
+            .write(toFile: cutting.policyPath, atomically: false, encoding: .utf8)
+        try keeping.yaml(allowed: false, extra: "on_reload: keep\n")
+            .write(toFile: keeping.policyPath, atomically: false, encoding: .utf8)
+        #expect(eventually { cutting.status == 403 && keeping.status == 403 })
+        // The cut tunnel ends (end of stream or a reset); the kept one still relays.
+        #expect(((try? tunnels[0].receiveAll()) ?? []).isEmpty)
+        let record = cutting.proxy.waitForLog().first { $0.method == "CONNECT" && $0.status == 200 }
+        #expect(record?.error == "policy-cut")
+        try tunnels[1].send("after")
+        #expect(try tunnels[1].receive(exactly: 5).text == "after")
+    }
 }
