@@ -73,9 +73,9 @@ extension PolicyBuilder {
         case .success(let text):
             return try ServiceLocationCatalog.parse(yaml: text, file: path)
         case .failure(.unreadable(let reason)):
-            throw nodes.error(node, "cannot read catalog file \(HostText.quoted(path)): \(reason)")
+            throw nodes.error(node, "cannot read catalog file \(HostText.quoted(path, limit: PathText.shownLimit)): \(reason)")
         case .failure(.notUTF8):
-            throw nodes.error(node, "catalog file \(HostText.quoted(path)) is not valid UTF-8")
+            throw nodes.error(node, "catalog file \(HostText.quoted(path, limit: PathText.shownLimit)) is not valid UTF-8")
         }
     }
 

@@ -2,6 +2,10 @@
 /// are relative to the policy's own folder, not the working directory, so a policy and
 /// its catalog can be moved together and loaded from anywhere.
 enum PathText {
+    /// Paths in messages are quoted like untrusted text but not cut at the usual 80
+    /// characters: a shortened path cannot be opened or searched for.
+    static let shownLimit = 4096
+
     /// The last path component ("a/b/c.yaml" -> "c.yaml"); used in rule references,
     /// which must not change when the same policy is loaded through another path.
     static func basename(_ path: String) -> String {

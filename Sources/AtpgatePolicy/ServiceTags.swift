@@ -34,7 +34,7 @@ enum ServiceTags {
     static func prefixes(path: String, tag: String) throws(Failure) -> [IPNetwork] {
         let name = HostText.quoted(PathText.basename(path))
         guard let bytes = FileText.read(path) else {
-            throw Failure(message: "cannot read service tags file \(HostText.quoted(path)): \(FileText.lastError())")
+            throw Failure(message: "cannot read service tags file \(HostText.quoted(path, limit: PathText.shownLimit)): \(FileText.lastError())")
         }
         let file: File
         do {
