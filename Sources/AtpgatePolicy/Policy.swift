@@ -135,7 +135,8 @@ public final class Policy: Sendable {
         lines += NetworkVetter.builtinRanges.map { "networks deny \($0) (builtin:\($0))" }
         lines += staticHosts.keys.sorted().map { "hosts \($0) -> \(staticHosts[$0]!.map(\.description).joined(separator: ", "))" }
         if let pin {
-            lines += pin.hosts.sorted().map { "pin \($0) to \(pin.prefixes.count) prefixes (\(pin.reference))" }
+            let count = pin.prefixes.count == 1 ? "1 prefix" : "\(pin.prefixes.count) prefixes"
+            lines += pin.hosts.sorted().map { "pin \($0) to \(count) (\(pin.reference))" }
         }
         lines.append("default deny")
         return lines

@@ -64,6 +64,7 @@ struct PinningTests {
         #expect(Self.pinned.vet([inside, outside1, outside2], host: sensor) == .denied(address: outside1, rule: Self.pinReference))
         #expect(Self.pinned.vet([inside], host: sensor) == .allowed)
         #expect(Self.pinned.vet([], host: sensor) == .allowed)
+        #expect(Self.pinned.summary.contains("pin eu1.atp.azure.com to 3 prefixes (\(Self.pinReference))"))
         // vet(_:) knows no host and so no pin.
         #expect(Self.pinned.vet([outside2]) == .allowed)
         // An IP literal target is never a pinned name.
@@ -88,10 +89,10 @@ struct PinningTests {
         #expect(policy.vet([try Fixture.address("52.9.9.9")], host: sensor) == .allowed)
         let outside = try Fixture.address("20.36.120.1")
         #expect(policy.vet([outside], host: sensor) == .denied(address: outside, rule: RuleReference("pin:AzureCloud (ServiceTags_Public.json)")))
-        #expect(policy.summary.contains("pin contoso-corpsensorapi.atp.azure.com to 1 prefixes (pin:AzureCloud (ServiceTags_Public.json))"))
+        #expect(policy.summary.contains("pin contoso-corpsensorapi.atp.azure.com to 1 prefix (pin:AzureCloud (ServiceTags_Public.json))"))
     }
 
-    @Test func aBareAddressIsAPrefixTooNo() throws {
+    @Test func bareAddressesAreNotPrefixes() throws {
         // Microsoft writes every entry as a CIDR; a bare address is malformed data, not a /32.
         let error = try #require(try AtpFixture.loadError("version: 1\natp: {instance: c, pin: {service_tags: ServiceTags_Public.json, tag: Bare}}\n"))
         #expect(error.message == "bad address prefix '20.36.120.1' in tag 'Bare' of service tags file 'ServiceTags_Public.json'")
