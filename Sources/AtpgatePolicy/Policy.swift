@@ -9,12 +9,19 @@ public final class Policy: Sendable {
     public let clients: [IPNetwork]
     public let timeouts: Timeouts
     public let limits: Limits
+    /// What a live reload does to established connections (`on_reload:`).
+    public let onReload: ReloadMode
+    /// Every file this policy was built from, as paths that open them: the policy file,
+    /// the ATP catalog (with an `atp` block) and the service-tag file (with `atp.pin`).
+    /// The engine watches them to reload.
+    public let sourceFiles: [String]
 
     let allowRules: [Rule]
     let denyRules: [Rule]
     let networkDeny: [NetworkVetter.Entry]
     let networkAllow: [NetworkVetter.Entry]
     let staticHosts: [String: [IPAddress]]
+    let pin: ServiceTagPin?
 
     private let allowTable: RuleTable
     private let denyTable: RuleTable
@@ -26,7 +33,8 @@ public final class Policy: Sendable {
 
     init(file: String, listen: [ListenAddress], clients: [IPNetwork], timeouts: Timeouts, limits: Limits,
          allow: [Rule], deny: [Rule], networkDeny: [NetworkVetter.Entry], networkAllow: [NetworkVetter.Entry],
-         hosts: [String: [IPAddress]]) {
+         hosts: [String: [IPAddress]], onReload: ReloadMode = .keep, pin: ServiceTagPin? = nil,
+         sourceFiles: [String]? = nil) {
         self.file = file
         self.listen = listen
         self.clients = clients
@@ -37,6 +45,9 @@ public final class Policy: Sendable {
         self.networkDeny = networkDeny
         self.networkAllow = networkAllow
         self.staticHosts = hosts
+        self.onReload = onReload
+        self.pin = pin
+        self.sourceFiles = sourceFiles ?? [file]
         self.allowTable = RuleTable(allow)
         self.denyTable = RuleTable(deny)
         var clientTable = PrefixTable<Bool>()
@@ -89,6 +100,18 @@ public final class Policy: Sendable {
         return staticHosts[name]
     }
 
+    /// Vets addresses before connecting, as `vet(_:)`, and then, when `host` is a sensor
+    /// API host pinned by `atp.pin`, denies the first address outside the service tag's
+    /// prefixes. Other hosts (console, CRL, the policy's own rules) are vetted as usual.
+    public func vet(_ addresses: [IPAddress], host: Host) -> VetResult {
+        let vetted = vet(addresses)
+        guard vetted == .allowed, let pin, case .name(let name) = host, pin.hosts.contains(name) else { return vetted }
+        for address in addresses where !pin.admits(address) {
+            return .denied(address: address, rule: pin.reference)
+        }
+        return .allowed
+    }
+
     /// Vets addresses before connecting. The first denied address in the given order
     /// decides, so one bad record fails the whole set (fail closed). An empty list is
     /// `.allowed`: there is nothing to connect to, which the engine reports itself.
@@ -104,12 +127,17 @@ public final class Policy: Sendable {
     public var summary: [String] {
         var lines = listen.map { "listen \($0)" }
         lines.append("clients " + (clients.isEmpty ? "(none)" : clients.map(\.description).joined(separator: ", ")))
+        lines.append("on_reload \(onReload.rawValue)")
         lines += denyRules.map { "deny \($0.display) (\($0.reference))" }
         lines += allowRules.map { "allow \($0.display) (\($0.reference))" }
         lines += networkDeny.map { "networks deny \($0.network) (\($0.reference))" }
         lines += networkAllow.map { "networks allow \($0.network) (\($0.reference))" }
         lines += NetworkVetter.builtinRanges.map { "networks deny \($0) (builtin:\($0))" }
         lines += staticHosts.keys.sorted().map { "hosts \($0) -> \(staticHosts[$0]!.map(\.description).joined(separator: ", "))" }
+        if let pin {
+            let count = pin.prefixes.count == 1 ? "1 prefix" : "\(pin.prefixes.count) prefixes"
+            lines += pin.hosts.sorted().map { "pin \($0) to \(count) (\(pin.reference))" }
+        }
         lines.append("default deny")
         return lines
     }

@@ -4,7 +4,8 @@ import Yams
 /// Walks the YAML tree section by section, validating as it goes. Each section reader
 /// knows its keys, so unknown keys are caught at every level.
 struct PolicyBuilder {
-    static let rootKeys = ["version", "listen", "clients", "allow", "deny", "networks", "hosts", "timeouts", "limits"]
+    static let rootKeys = ["version", "listen", "clients", "allow", "deny", "networks", "hosts", "timeouts", "limits",
+                           "atp", "on_reload"]
     static let networkKeys = ["deny", "allow"]
     static let timeoutKeys = ["head", "dns", "connect", "response", "idle", "grace"]
     static let limitKeys = ["head_bytes"]
@@ -23,11 +24,14 @@ struct PolicyBuilder {
     var networkDeny: [NetworkVetter.Entry] = []
     var networkAllow: [NetworkVetter.Entry] = []
     var hosts: [String: [IPAddress]] = [:]
+    var onReload = ReloadMode.keep
+    var atp: AtpBlock? = nil
+    var expansion: AtpExpansion? = nil
 
     init(file: String, nodes: YAMLNodes) {
         self.file = file
         self.nodes = nodes
-        self.referenceName = file.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? file
+        self.referenceName = PathText.basename(file)
     }
 
     func reference(_ node: Node) -> RuleReference {
@@ -35,19 +39,25 @@ struct PolicyBuilder {
     }
 
     func build() -> Policy {
-        Policy(file: file, listen: listen, clients: clients, timeouts: timeouts, limits: limits,
-               allow: allow, deny: deny, networkDeny: networkDeny, networkAllow: networkAllow, hosts: hosts)
+        let sourceFiles = [file] + [expansion?.catalogPath, expansion?.serviceTagsPath].compactMap { $0 }
+        return Policy(file: file, listen: listen, clients: clients, timeouts: timeouts, limits: limits,
+                      allow: allow, deny: deny, networkDeny: networkDeny, networkAllow: networkAllow, hosts: hosts,
+                      onReload: onReload, pin: expansion?.pin, sourceFiles: sourceFiles)
     }
 
     mutating func read(_ root: Node) throws(PolicyError) {
         var sawVersion = false
+        // Rules may use {instance}, and `atp` may come after them: compile them at the end.
+        var ruleLists: [(Verdict, Node)] = []
         for (key, keyNode, value) in try nodes.mapping(root, "the policy file") {
             switch key {
             case "version": try readVersion(value); sawVersion = true
             case "listen": try readListen(value)
             case "clients": clients = try networks(value, "clients").map(\.network)
-            case "allow": allow = try rules(value, .allow)
-            case "deny": deny = try rules(value, .deny)
+            case "allow": ruleLists.append((.allow, value))
+            case "deny": ruleLists.append((.deny, value))
+            case "atp": atp = try readAtp(value, key: keyNode)
+            case "on_reload": onReload = try readReloadMode(value)
             case "networks": try readNetworks(value)
             case "hosts": try readHosts(value)
             case "timeouts": try readTimeouts(value)
@@ -55,7 +65,29 @@ struct PolicyBuilder {
             default: throw nodes.unknownKey(key, keyNode, in: "the policy file", known: PolicyBuilder.rootKeys)
             }
         }
+        for (verdict, value) in ruleLists {
+            switch verdict {
+            case .allow: allow = try rules(value, .allow)
+            case .deny: deny = try rules(value, .deny)
+            }
+        }
         guard sawVersion else { throw nodes.error(root, "missing required key 'version' (must be 1)") }
+        if let atp {
+            let expansion = try expand(atp)
+            for (parsed, reference) in expansion.rules {
+                allow.append(Rule(verdict: .allow, host: parsed.host, ports: parsed.ports, path: parsed.path,
+                                  reference: reference, order: allow.count))
+            }
+            self.expansion = expansion
+        }
+    }
+
+    private func readReloadMode(_ node: Node) throws(PolicyError) -> ReloadMode {
+        let text = try nodes.string(node, "on_reload")
+        guard let mode = ReloadMode(rawValue: text) else {
+            throw nodes.error(node, "on_reload must be keep or cut-denied, got \(HostText.quoted(text))")
+        }
+        return mode
     }
 
     private func readVersion(_ node: Node) throws(PolicyError) {
@@ -90,7 +122,11 @@ struct PolicyBuilder {
 
     private func rules(_ node: Node, _ verdict: Verdict) throws(PolicyError) -> [Rule] {
         var result: [Rule] = []
-        for (text, item) in try nodes.strings(node, verdict.rawValue) {
+        for (written, item) in try nodes.strings(node, verdict.rawValue) {
+            var text = written
+            if let atp, text.contains(AtpExpansion.placeholder) {
+                text = text.replacing(AtpExpansion.placeholder, with: atp.instance)
+            }
             let parsed: RuleParser.Parsed
             do {
                 parsed = try RuleParser.parse(text, verdict: verdict)

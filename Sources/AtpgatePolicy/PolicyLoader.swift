@@ -12,16 +12,20 @@ import Darwin
 public enum PolicyLoader {
     /// Reads `path` and parses it. I/O failures are reported at line 0, column 0.
     public static func load(path: String) throws(PolicyError) -> Policy {
-        guard let bytes = FileText.read(path) else {
-            throw PolicyError(file: path, line: 0, column: 0, message: "cannot read policy file: \(FileText.lastError())")
-        }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
+        let text: String
+        switch FileText.utf8(path) {
+        case .success(let read): text = read
+        case .failure(.unreadable(let reason)):
+            throw PolicyError(file: path, line: 0, column: 0, message: "cannot read policy file: \(reason)")
+        case .failure(.notUTF8):
             throw PolicyError(file: path, line: 0, column: 0, message: "policy file is not valid UTF-8")
         }
         return try parse(yaml: text, file: path)
     }
 
-    /// Parses policy YAML; `file` is used for messages and rule references.
+    /// Parses policy YAML; `file` is used for messages and rule references. Files the
+    /// policy names (the `atp` catalog, the service-tag file) are read relative to
+    /// `file`'s folder.
     public static func parse(yaml: String, file: String) throws(PolicyError) -> Policy {
         let nodes = YAMLNodes(file: file)
         guard let root = try YAMLSource.compose(yaml, file: file) else {
@@ -33,8 +37,8 @@ public enum PolicyLoader {
     }
 }
 
-/// Minimal file reading without Foundation networking (and without Foundation at all,
-/// which keeps this module light); policy files are small.
+/// Minimal file reading without Foundation (only the service-tag JSON decoding uses it);
+/// policy and catalog files are small.
 enum FileText {
     static func read(_ path: String) -> [UInt8]? {
         guard let handle = fopen(path, "rb") else { return nil }
@@ -50,6 +54,18 @@ enum FileText {
             }
         }
         return bytes
+    }
+
+    enum Failure: Error {
+        case unreadable(String)
+        case notUTF8
+    }
+
+    /// The whole file as UTF-8 text; the failure carries strerror's text when unreadable.
+    static func utf8(_ path: String) -> Result<String, Failure> {
+        guard let bytes = read(path) else { return .failure(.unreadable(lastError())) }
+        guard let text = String(validating: bytes, as: UTF8.self) else { return .failure(.notUTF8) }
+        return .success(text)
     }
 
     static func lastError() -> String {

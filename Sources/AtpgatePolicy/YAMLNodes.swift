@@ -13,6 +13,7 @@ struct YAMLNodes {
     /// Yams keeps tag names internal; the raw value is the public way to compare them.
     static func isNull(_ node: Node) -> Bool { node.tag.rawValue == Tag.Name.null.rawValue }
     static func isInt(_ node: Node) -> Bool { node.tag.rawValue == Tag.Name.int.rawValue }
+    static func isBool(_ node: Node) -> Bool { node.tag.rawValue == Tag.Name.bool.rawValue }
 
     static func kind(_ node: Node) -> String {
         switch node {
@@ -45,6 +46,15 @@ struct YAMLNodes {
             throw error(node, "\(what) must be a string, got \(YAMLNodes.kind(node))")
         }
         return scalar.string
+    }
+
+    /// true or false only. YAML 1.1's yes/no/on/off are refused: a switch that guards
+    /// what the proxy allows should be spelled the one way nobody misreads.
+    func bool(_ node: Node, _ what: String) throws(PolicyError) -> Bool {
+        if YAMLNodes.isBool(node), let text = node.scalar?.string.lowercased(), text == "true" || text == "false" {
+            return text == "true"
+        }
+        throw error(node, "\(what) must be true or false, got \(YAMLNodes.kind(node))")
     }
 
     /// One string or a list of strings, each with its node for positions. Null is refused
