@@ -66,9 +66,9 @@ struct ExplainCommand: ParsableCommand {
             }
         }
         print("addresses: \(addresses.map(\.description).joined(separator: ", "))")
-        if case .denied(let address, let rule) = loaded.vet(addresses) {
+        if case .denied(let address, let rule) = loaded.vet(addresses, host: request.host) {
             report(Decision(verdict: .deny, rule: rule,
-                            reason: "address \(address) of \(request.host) is in a denied range (\(rule.text))"))
+                            reason: AddressDenial.message(address: address, host: request.host, rule: rule)))
         }
         report(decision)
     }

@@ -80,7 +80,7 @@ final class ProxyConnection: @unchecked Sendable {
         loop.assertOnQueue()
         guard let established else { return }
         let decision = policy.decide(established.request)
-        let vetted = policy.vet([established.upstream.ip])
+        let vetted = policy.vet([established.upstream.ip], host: established.request.host)
         guard decision.verdict == .deny || vetted != .allowed else { return }
         context.logger.notice("cutting \(clientAddress) -> \(established.request.host):\(established.request.port): \(decision.verdict == .deny ? decision.reason : "address \(established.upstream.ip) now denied")")
         switch phase {
@@ -252,9 +252,9 @@ final class ProxyConnection: @unchecked Sendable {
             fail(.dnsFailed(host.description, "no addresses"))
             return
         }
-        if case .denied(let address, let rule) = policy.vet(addresses) {
+        if case .denied(let address, let rule) = policy.vet(addresses, host: host) {
             fail(.addressDenied(rule: rule.text,
-                                message: "address \(address) of \(host) is in a denied range (\(rule.text))"))
+                                message: AddressDenial.message(address: address, host: host, rule: rule)))
             return
         }
         let targets = addresses.map { SocketAddress(ip: $0, port: request.port) }
