@@ -6,7 +6,7 @@ public struct AtpgateCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "atpgate",
         abstract: "An allowlisting forward proxy for Microsoft Defender for Identity (Azure ATP) sensors.",
-        subcommands: [RunCommand.self, CheckCommand.self, ExplainCommand.self],
+        subcommands: [RunCommand.self, CheckCommand.self, ExplainCommand.self, LocationsCommand.self],
         defaultSubcommand: RunCommand.self
     )
 
