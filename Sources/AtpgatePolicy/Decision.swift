@@ -22,16 +22,45 @@ public struct RuleReference: Sendable, Hashable, CustomStringConvertible {
 public struct Decision: Sendable {
     public let verdict: Verdict
     public let rule: RuleReference
-    /// One line, e.g. "denied by rule atpgate.yaml:14 (deny evil.example.com:*)".
-    public let reason: String
     public var mode: DecisionMode = .enforce
     /// Per-client rule sets come later; the seam is here so log formats need not change.
     public var clientIdentity: String? = nil
+    private let because: Because
+
+    /// What the reason is made from. The text is built only when someone reads `reason` (a
+    /// denial's answer, `explain`): an allowed request on the hot path formats no strings.
+    enum Because: Sendable {
+        case text(String)
+        case rule(Rule)
+        case noMatch(Host, UInt16)
+        case client(IPAddress, IPNetwork?)
+    }
 
     public init(verdict: Verdict, rule: RuleReference, reason: String) {
+        self.init(verdict: verdict, rule: rule, because: .text(reason))
+    }
+
+    init(verdict: Verdict, rule: RuleReference, because: Because) {
         self.verdict = verdict
         self.rule = rule
-        self.reason = reason
+        self.because = because
+    }
+
+    /// One line, e.g. "denied by rule atpgate.yaml:14 (deny evil.example.com:*)".
+    public var reason: String {
+        switch because {
+        case .text(let text):
+            return text
+        case .rule(let rule):
+            return rule.verdict == .deny ? "denied by rule \(rule.reference) (deny \(rule.display))"
+                                         : "allowed by rule \(rule.reference) (allow \(rule.display))"
+        case .noMatch(let host, let port):
+            return "no allow rule matches \(host):\(port)"
+        case .client(let address, let network?):
+            return "client \(address) is in clients (\(network))"
+        case .client(let address, nil):
+            return "client \(address) is not in clients"
+        }
     }
 
     public var isAllowed: Bool { verdict == .allow }

@@ -63,10 +63,7 @@ public final class Policy: Sendable {
         var match: IPNetwork? = nil
         clientTable.forEachMatch(effective) { network, _ in if match == nil { match = network } }
         let reference = RuleReference("clients")
-        if let match {
-            return Decision(verdict: .allow, rule: reference, reason: "client \(effective) is in clients (\(match))")
-        }
-        return Decision(verdict: .deny, rule: reference, reason: "client \(effective) is not in clients")
+        return Decision(verdict: match == nil ? .deny : .allow, rule: reference, because: .client(effective, match))
     }
 
     /// Destination decision: a matching deny rule beats any allow rule; no match denies.
@@ -83,15 +80,12 @@ public final class Policy: Sendable {
             path = raw.prefix { $0 != "?" }   // the query never takes part in matching
         }
         if let rule = denyTable.firstMatch(host: request.host, port: request.port, path: path, embedded: true) {
-            return Decision(verdict: .deny, rule: rule.reference,
-                            reason: "denied by rule \(rule.reference) (deny \(rule.display))")
+            return Decision(verdict: .deny, rule: rule.reference, because: .rule(rule))
         }
         if let rule = allowTable.firstMatch(host: request.host, port: request.port, path: path) {
-            return Decision(verdict: .allow, rule: rule.reference,
-                            reason: "allowed by rule \(rule.reference) (allow \(rule.display))")
+            return Decision(verdict: .allow, rule: rule.reference, because: .rule(rule))
         }
-        return Decision(verdict: .deny, rule: RuleReference("default"),
-                        reason: "no allow rule matches \(request.host):\(request.port)")
+        return Decision(verdict: .deny, rule: RuleReference("default"), because: .noMatch(request.host, request.port))
     }
 
     /// Addresses from `hosts:` for a name, bypassing DNS (still vetted); nil when absent.

@@ -4,15 +4,16 @@ import AtpgateNet
 /// probes plus the few rules sharing a bucket, not O(rules).
 struct RuleTable: Sendable {
     private var exact: [String: [Rule]] = [:]
-    /// Keyed by the suffix of "*.suffix"; probed with each proper suffix of the host.
-    private var suffixes: [String: [Rule]] = [:]
+    /// Keyed by the suffix of "*.suffix"; probed with each proper suffix of the host. Substring
+    /// keys let the probe use slices of the host name without allocating a String per label.
+    private var suffixes: [Substring: [Rule]] = [:]
     private var networks = PrefixTable<[Rule]>()
 
     init(_ rules: [Rule]) {
         for rule in rules {
             switch rule.host {
             case .exact(let name): exact[name, default: []].append(rule)
-            case .suffix(let suffix): suffixes[suffix, default: []].append(rule)
+            case .suffix(let suffix): suffixes[Substring(suffix), default: []].append(rule)
             case .network(let network): networks.insert(network) { $0 = ($0 ?? []) + [rule] }
             }
         }
@@ -23,7 +24,8 @@ struct RuleTable: Sendable {
     /// lists so a mapped/NAT64 spelling cannot dodge an IPv4 deny rule).
     func firstMatch(host: Host, port: UInt16, path: Substring?, embedded: Bool = false) -> Rule? {
         var best: Rule? = nil
-        let consider = { (bucket: [Rule]) in
+        // A nested function, not a closure value: no context is allocated per lookup.
+        func consider(_ bucket: [Rule]) {
             for rule in bucket where rule.order < (best?.order ?? .max) && rule.matches(port: port, path: path) {
                 best = rule
             }
@@ -34,9 +36,9 @@ struct RuleTable: Sendable {
             guard !suffixes.isEmpty else { break }
             var rest = Substring(name)
             // Proper suffixes only: "*.a.com" never matches "a.com".
-            while let dot = rest.firstIndex(of: ".") {
-                rest = rest[rest.index(after: dot)...]
-                if let bucket = suffixes[String(rest)] { consider(bucket) }
+            while let dot = rest.utf8.firstIndex(of: UInt8(ascii: ".")) {
+                rest = rest[rest.utf8.index(after: dot)...]
+                if let bucket = suffixes[rest] { consider(bucket) }
             }
         case .ip(let address):
             networks.forEachMatch(address) { _, bucket in consider(bucket) }
