@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // IP addresses, networks and host-name normalisation: pure values, no I/O.
@@ -41,6 +42,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "atpgate", dependencies: ["AtpgateCLI"]),
+        // The load generator of scripts/bench (plain threads and blocking sockets, HdrHistogram).
+        .executableTarget(name: "atpgate-bench", dependencies: [
+            "AtpgatePolicy", "AtpgateNet",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         .testTarget(name: "AtpgatePolicyTests", dependencies: ["AtpgatePolicy", "AtpgateNet"]),
         .testTarget(name: "AtpgateHTTPTests", dependencies: ["AtpgateHTTP"]),
@@ -51,3 +58,17 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (scripts/fuzz). A fuzz target has no main(), so it only links when built with
+// --sanitize=fuzzer: the targets exist only when ATPGATE_FUZZ is set.
+if Context.environment["ATPGATE_FUZZ"] != nil {
+    let fuzzTargets: [(String, [Target.Dependency])] = [
+        ("fuzz-http-head", ["AtpgateHTTP"]),
+        ("fuzz-chunked", ["AtpgateHTTP"]),
+        ("fuzz-authority", ["AtpgateHTTP", "AtpgateNet"]),
+        ("fuzz-policy", ["AtpgatePolicy"]),
+    ]
+    for (name, dependencies) in fuzzTargets {
+        package.targets.append(.executableTarget(name: name, dependencies: dependencies, path: "Fuzz/\(name)"))
+    }
+}
