@@ -92,6 +92,24 @@ final class ChildProxy: @unchecked Sendable {
         }.count
     }
 
+    /// Resident memory of the child in KiB (VmRSS).
+    var residentKiB: Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return -1 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? -1
+    }
+
+    /// Waits until the child's sockets and pipes are back to `baseline`; returns the count then.
+    func settledDescriptors(baseline: Int, timeout: Double = 10) -> Int {
+        var count = descriptorCount
+        let deadline = Date().addingTimeInterval(timeout)
+        while count > baseline && Date() < deadline {
+            usleep(50_000)
+            count = descriptorCount
+        }
+        return count
+    }
+
     /// Sends SIGTERM and waits; returns the exit status.
     func terminate(timeout: Double = 30) -> Int32 {
         kill(process.processIdentifier, SIGTERM)
