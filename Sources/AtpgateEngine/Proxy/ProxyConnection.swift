@@ -177,6 +177,8 @@ final class ProxyConnection: @unchecked Sendable {
     // MARK: Deciding
 
     private func handle(_ head: HTTPRequestHead, leftover: [UInt8]) {
+        // duration_ms counts from the complete head, not from an idle keep-alive wait before it.
+        requestStarted = monotonicNanos()
         record = AccessRecord(ts: wallClockNow(), client: clientAddress.description, method: head.method,
                               target: head.target, decision: "error", rule: nil, upstream: nil, status: 0,
                               bytesUp: 0, bytesDown: 0, durationMs: 0, error: nil)
