@@ -88,8 +88,6 @@ final class SinkServer {
             }
             let ready = poll(&fds, nfds_t(fds.count), 500)
             if ready <= 0 { continue }
-            if fds[0].revents != 0 { accept(rawListener, http: false) }
-            if fds[1].revents != 0 { accept(httpListener, http: true) }
             var keep: [Connection] = []
             keep.reserveCapacity(connections.count)
             for (index, connection) in connections.enumerated() {
@@ -101,6 +99,9 @@ final class SinkServer {
                 }
             }
             connections = keep
+            // Accept last: the pollfd array above lines up with the connections polled.
+            if fds[0].revents != 0 { accept(rawListener, http: false) }
+            if fds[1].revents != 0 { accept(httpListener, http: true) }
         }
     }
 

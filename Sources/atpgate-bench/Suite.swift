@@ -80,10 +80,10 @@ final class Suite {
     private func runOne(_ scenario: String, _ client: Scenarios) throws -> Figures {
         switch scenario {
         case "throughput": return try client.throughput(bytes: sizes.throughputBytes)
-        case "setup": return client.setupRate(seconds: sizes.setupSeconds, clients: sizes.setupClients, payload: sizes.setupPayload)
+        case "setup": return try client.setupRate(seconds: sizes.setupSeconds, clients: sizes.setupClients, payload: sizes.setupPayload)
         case "pingpong": return try client.pingPong(count: sizes.pingPongs)
         case "idle": return try client.idleTunnels(count: sizes.idleTunnels, idleSeconds: sizes.idleSeconds)
-        case "http": return client.httpForward(seconds: sizes.httpSeconds, clients: sizes.httpClients)
+        case "http": return try client.httpForward(seconds: sizes.httpSeconds, clients: sizes.httpClients)
         default: throw BenchError.proto("unknown scenario \(scenario)")
         }
     }
@@ -172,12 +172,12 @@ final class Suite {
             }
             if let direct {
                 for proxy in proxies {
-                    cells.append(row.direct && row.key != "errors"
+                    cells.append(row.direct && row.key != "errors" && row.key != "connections_per_request"
                                  ? Suite.ratio(median(row.scenario, proxy, row.key), median(row.scenario, direct, row.key)) : "–")
                 }
             }
             for peer in peers {
-                cells.append(row.key == "errors" || row.key == "tunnels" ? "–"
+                cells.append(["errors", "tunnels", "connections_per_request"].contains(row.key) ? "–"
                              : Suite.ratio(median(row.scenario, subject, row.key), median(row.scenario, peer, row.key)))
             }
             lines.append("| " + cells.joined(separator: " | ") + " |")

@@ -9,6 +9,7 @@ struct BenchError: Error, CustomStringConvertible {
         BenchError(description: "\(what): \(String(cString: strerror(code)))")
     }
     static func proto(_ what: String) -> BenchError { BenchError(description: what) }
+    static let eofBeforeHead = "EOF before the end of a head"
 }
 
 /// Monotonic nanoseconds.
@@ -194,7 +195,7 @@ final class Reader {
             }
             searched = end - start
             guard searched < 65536 else { throw .proto("response head too large") }
-            if try fill() == 0 { throw .proto("EOF before the end of a head") }
+            if try fill() == 0 { throw .proto(BenchError.eofBeforeHead) }
         }
     }
 
@@ -313,7 +314,7 @@ enum ProcStat {
     static func rssKiB(_ pid: Int32) -> Double? {
         guard let text = readText("/proc/\(pid)/status") else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return Double(line.dropFirst(6).split(separator: " ").first ?? "")
+            return Double(line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
         }
         return nil
     }
