@@ -101,6 +101,7 @@ struct Scenarios: Sendable {
         let totals = Shared((done: 0, errors: 0, lastError: ""))
         let start = nowNanos()
         let end = start + UInt64(seconds * 1e9)
+        let cpuBefore = target.pid.flatMap(ProcStat.cpuSeconds)
         let request = SinkMode.header(.request, UInt64(payload)) + [UInt8](repeating: 0x71, count: payload)
         let threads = (0..<clients).map { _ in
             JoinableThread {
@@ -139,7 +140,7 @@ struct Scenarios: Sendable {
         let total = totals.with { $0 }
         if total.errors > 0 { note("\(target.name) setup: \(total.errors) errors, last: \(total.lastError)") }
         guard total.done > 0 else { throw .proto("no tunnel completed (\(total.errors) errors, last: \(total.lastError))") }
-        return [
+        var figures: Figures = [
             "tunnels_per_s": Double(total.done) / elapsed,
             "tunnels": Double(total.done),
             "errors": Double(total.errors),
@@ -147,6 +148,10 @@ struct Scenarios: Sendable {
             "p99_ms": Double(histogram.valueAtPercentile(99)) / 1000,
             "p999_ms": Double(histogram.valueAtPercentile(99.9)) / 1000,
         ]
+        if let cpuBefore, let pid = target.pid, let cpuAfter = ProcStat.cpuSeconds(pid) {
+            figures["cpu_us_per_tunnel"] = (cpuAfter - cpuBefore) / Double(total.done) * 1e6
+        }
+        return figures
     }
 
     // MARK: 3. Small-message latency
@@ -234,6 +239,7 @@ struct Scenarios: Sendable {
         let path = target.isDirect ? "/object" : "http://\(authority)/object"
         let request = Array("GET \(path) HTTP/1.1\r\nHost: \(authority)\r\nUser-Agent: atpgate-bench\r\n\r\n".utf8)
         let server = target.proxy ?? origin
+        let cpuBefore = target.pid.flatMap(ProcStat.cpuSeconds)
         let start = nowNanos()
         let end = start + UInt64(seconds * 1e9)
         let threads = (0..<clients).map { _ in
@@ -302,7 +308,7 @@ struct Scenarios: Sendable {
         let total = totals.with { $0 }
         if total.errors > 0 { note("\(target.name) http: \(total.errors) errors, last: \(total.lastError)") }
         guard total.done > 0 else { throw .proto("no request completed (\(total.errors) errors, last: \(total.lastError))") }
-        return [
+        var figures: Figures = [
             "requests_per_s": Double(total.done) / elapsed,
             "requests": Double(total.done),
             "errors": Double(total.errors),
@@ -310,6 +316,10 @@ struct Scenarios: Sendable {
             "p50_ms": Double(histogram.valueAtPercentile(50)) / 1000,
             "p99_ms": Double(histogram.valueAtPercentile(99)) / 1000,
         ]
+        if let cpuBefore, let pid = target.pid, let cpuAfter = ProcStat.cpuSeconds(pid) {
+            figures["cpu_us_per_request"] = (cpuAfter - cpuBefore) / Double(total.done) * 1e6
+        }
+        return figures
     }
 }
 

@@ -130,6 +130,7 @@ final class Suite {
         Row(label: "Setup p50, ms", scenario: "setup", key: "p50_ms", direct: true),
         Row(label: "Setup p99, ms", scenario: "setup", key: "p99_ms", direct: true),
         Row(label: "Setup p99.9, ms", scenario: "setup", key: "p999_ms", direct: true),
+        Row(label: "Proxy CPU µs per tunnel setup", scenario: "setup", key: "cpu_us_per_tunnel", direct: false),
         Row(label: "Setup errors", scenario: "setup", key: "errors", direct: true),
         Row(label: "1-byte ping-pong p50, µs", scenario: "pingpong", key: "p50_us", direct: true),
         Row(label: "1-byte ping-pong p99, µs", scenario: "pingpong", key: "p99_us", direct: true),
@@ -138,6 +139,7 @@ final class Suite {
         Row(label: "CPU while idle, %", scenario: "idle", key: "idle_cpu_percent", direct: false),
         Row(label: "HTTP GET 1 KiB, requests/s (16 keep-alive clients)", scenario: "http", key: "requests_per_s", direct: true),
         Row(label: "HTTP GET p99, ms", scenario: "http", key: "p99_ms", direct: true),
+        Row(label: "Proxy CPU µs per HTTP request", scenario: "http", key: "cpu_us_per_request", direct: false),
         Row(label: "Client connections per request", scenario: "http", key: "connections_per_request", direct: true),
     ]
 
