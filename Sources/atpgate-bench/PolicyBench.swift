@@ -54,6 +54,27 @@ enum PolicyBench {
         return requests
     }
 
+    static let kindNames = ["exact hit", "exact miss", "wildcard hit", "wildcard miss", "http path hit",
+                            "http path miss", "CIDR hit", "address miss"]
+
+    /// Decisions/s for each request kind alone (the mix cycles through them in this order).
+    static func byKind(rules: Int, seconds: Double) throws(PolicyError) -> [(String, Double)] {
+        let policy = try PolicyLoader.parse(yaml: yaml(rules: rules), file: "bench-policy.yaml")
+        let all = requests(rules: rules)
+        return kindNames.enumerated().map { kind, name in
+            let requests = all.enumerated().filter { $0.offset % 8 == kind }.map(\.element)
+            var decisions = 0, allowed = 0, rounds = 0
+            let start = nowNanos()
+            let end = start + UInt64(seconds * 1e9)
+            while nowNanos() < end && rounds < 1_000_000 {
+                for request in requests where policy.decide(request).isAllowed { allowed &+= 1 }
+                decisions += requests.count
+                rounds += 1
+            }
+            return (name + (allowed > 0 ? "" : " (all denied)"), Double(decisions) / (Double(nowNanos() - start) / 1e9))
+        }
+    }
+
     struct Result {
         var rules: Int
         var compileMs: [Double]

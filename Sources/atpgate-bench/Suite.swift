@@ -114,6 +114,14 @@ final class Suite {
         Suite.median((raw[scenario]?[target] ?? []).compactMap { $0[key] })
     }
 
+    func largest(_ scenario: String, _ target: String, _ key: String) -> Double? {
+        (raw[scenario]?[target] ?? []).compactMap { $0[key] }.filter { !$0.isNaN }.max()
+    }
+
+    func figure(_ row: Row, _ target: String) -> Double? {
+        row.largest ? largest(row.scenario, target, row.key) : median(row.scenario, target, row.key)
+    }
+
     // MARK: Report
 
     struct Row {
@@ -121,6 +129,9 @@ final class Suite {
         let scenario: String
         let key: String
         let direct: Bool
+        /// Use the largest repetition instead of the median (RSS growth: only the first
+        /// repetition against a proxy grows its heap; later ones reuse the freed memory).
+        var largest = false
     }
 
     static let rows: [Row] = [
@@ -135,7 +146,7 @@ final class Suite {
         Row(label: "1-byte ping-pong p50, µs", scenario: "pingpong", key: "p50_us", direct: true),
         Row(label: "1-byte ping-pong p99, µs", scenario: "pingpong", key: "p99_us", direct: true),
         Row(label: "Idle tunnels opened", scenario: "idle", key: "tunnels", direct: false),
-        Row(label: "RSS per idle tunnel, KiB", scenario: "idle", key: "rss_kib_per_tunnel", direct: false),
+        Row(label: "RSS per idle tunnel, KiB (largest rep)", scenario: "idle", key: "rss_kib_per_tunnel", direct: false, largest: true),
         Row(label: "CPU while idle, %", scenario: "idle", key: "idle_cpu_percent", direct: false),
         Row(label: "HTTP GET 1 KiB, requests/s (16 keep-alive clients)", scenario: "http", key: "requests_per_s", direct: true),
         Row(label: "HTTP GET p99, ms", scenario: "http", key: "p99_ms", direct: true),
@@ -170,17 +181,17 @@ final class Suite {
         for row in Suite.rows where raw[row.scenario] != nil {
             var cells = [row.label]
             for target in targets {
-                cells.append(target.isDirect && !row.direct ? "–" : Suite.format(median(row.scenario, target.name, row.key)))
+                cells.append(target.isDirect && !row.direct ? "–" : Suite.format(figure(row, target.name)))
             }
             if let direct {
                 for proxy in proxies {
                     cells.append(row.direct && row.key != "errors" && row.key != "connections_per_request"
-                                 ? Suite.ratio(median(row.scenario, proxy, row.key), median(row.scenario, direct, row.key)) : "–")
+                                 ? Suite.ratio(figure(row, proxy), figure(row, direct)) : "–")
                 }
             }
             for peer in peers {
                 cells.append(["errors", "tunnels", "connections_per_request"].contains(row.key) ? "–"
-                             : Suite.ratio(median(row.scenario, subject, row.key), median(row.scenario, peer, row.key)))
+                             : Suite.ratio(figure(row, subject), figure(row, peer)))
             }
             lines.append("| " + cells.joined(separator: " | ") + " |")
         }
@@ -234,9 +245,9 @@ final class Suite {
         add("Setup p99 ≤ tinyproxy's", "\(Suite.format(p99)) vs \(Suite.format(p99Tiny)) ms", check(p99, p99Tiny) { $0 <= $1 })
         let ping = m("pingpong", subject, "p99_us"), pingTiny = m("pingpong", "tinyproxy", "p99_us")
         add("1-byte ping-pong p99 ≤ tinyproxy's", "\(Suite.format(ping)) vs \(Suite.format(pingTiny)) µs", check(ping, pingTiny) { $0 <= $1 })
-        let rss = m("idle", subject, "rss_kib_per_tunnel")
+        let rss = largest("idle", subject, "rss_kib_per_tunnel")
         let opened = m("idle", subject, "tunnels")
-        add("≤ 8 KiB RSS per idle tunnel", "\(Suite.format(rss)) KiB (\(Suite.format(opened)) tunnels)", rss.map { $0 <= 8 })
+        add("≤ 8 KiB RSS per idle tunnel", "\(Suite.format(rss)) KiB, largest rep (\(Suite.format(opened)) tunnels)", rss.map { $0 <= 8 })
         let decisions = policy?.decisionsPerSecond
         add("≥ 2 M decisions/s at 10,000 rules", decisions.map { String(format: "%.2f M/s", $0 / 1e6) } ?? "–", decisions.map { $0 >= 2e6 })
         let compile = policy.flatMap { Suite.median($0.compileMs) }

@@ -39,6 +39,7 @@ struct PolicyCommand: ParsableCommand {
     @Option(help: "Seconds of deciding.") var seconds: Double = 2
     @Option(help: "Compiles to time.") var compiles: Int = 5
     @Flag(help: "Print the generated policy and exit.") var printPolicy = false
+    @Flag(help: "Also time each request kind alone.") var byKind = false
 
     func run() throws {
         if printPolicy {
@@ -49,6 +50,11 @@ struct PolicyCommand: ParsableCommand {
         print(String(format: "rules %d: %.2f M decisions/s (allowed %.2f), compile median %.1f ms (all: %@)",
                      result.rules, result.decisionsPerSecond / 1e6, result.allowedFraction,
                      Suite.median(result.compileMs) ?? .nan, result.compileMs.map { String(format: "%.1f", $0) }.joined(separator: " ")))
+        if byKind {
+            for (name, rate) in try PolicyBench.byKind(rules: rules, seconds: seconds / 4) {
+                print(String(format: "  %@: %.2f M decisions/s", name, rate / 1e6))
+            }
+        }
     }
 }
 
