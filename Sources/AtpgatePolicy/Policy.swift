@@ -77,7 +77,8 @@ public final class Policy: Sendable {
             } catch {
                 return Decision(verdict: .deny, rule: RuleReference("path"), reason: "invalid request path: \(error.reason)")
             }
-            path = raw.prefix { $0 != "?" }   // the query never takes part in matching
+            // The query never takes part in matching (bytes, not Characters: this is the hot path).
+            path = raw.utf8.firstIndex(of: UInt8(ascii: "?")).map { raw[..<$0] } ?? raw[...]
         }
         if let rule = denyTable.firstMatch(host: request.host, port: request.port, path: path, embedded: true) {
             return Decision(verdict: .deny, rule: rule.reference, because: .rule(rule))

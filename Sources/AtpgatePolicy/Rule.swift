@@ -34,10 +34,12 @@ enum PathPattern: Hashable, Sendable, CustomStringConvertible {
     case exact(String)
     case prefix(String)
 
+    /// Byte comparison: case-sensitive and without Unicode equivalence, so "é" spelled two ways
+    /// are two different paths, as they are to the origin server.
     func matches(_ path: Substring) -> Bool {
         switch self {
-        case .exact(let exact): return path == exact
-        case .prefix(let prefix): return path.hasPrefix(prefix)
+        case .exact(let exact): return path.utf8.elementsEqual(exact.utf8)
+        case .prefix(let prefix): return path.utf8.starts(with: prefix.utf8)
         }
     }
 

@@ -8,14 +8,16 @@ import Dispatch
 ///
 /// It watches each file's directory — an editor's write-then-rename and a Kubernetes ConfigMap's
 /// symlink swap both show up there — and, for a symlink, also the file it resolves to and that
-/// file's directory, so an in-place edit of the target is seen. Events are not interpreted: the
-/// caller re-reads the files and compares, so a spurious wake-up costs one read.
+/// file's directory, so an in-place edit of the target is seen. Events about other files in those
+/// folders are ignored; for the rest the caller re-reads the files and compares.
 final class FileWatcher: @unchecked Sendable {
     private let queue: DispatchQueue
     private let onChange: () -> Void
     private var fd: Int32 = -1
     private var source: DispatchSourceRead?
-    private var watches: [Int32] = []
+    /// Watch descriptor -> the names in that folder that matter (nil: a file watch, every event matters).
+    private var watches: [Int32: Set<String>?] = [:]
+    private var watchedTargets: [String: Set<String>?] = [:]
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 8)
 
     private static let directoryEvents = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE
@@ -44,23 +46,35 @@ final class FileWatcher: @unchecked Sendable {
             source.resume()
             self.source = source
         }
-        for watch in watches { inotify_rm_watch(fd, watch) }
-        watches.removeAll()
-        var targets: [(String, UInt32)] = []
-        for path in paths {
-            targets.append((Self.directory(of: path), Self.directoryEvents))
-            if let resolved = Self.resolve(path), resolved != path {
-                targets.append((resolved, Self.fileEvents))
-                targets.append((Self.directory(of: resolved), Self.directoryEvents))
-            } else {
-                targets.append((path, Self.fileEvents))
+        // Folders with the names in them that lead to our files: the file itself, and the first
+        // step of a relative symlink (the ConfigMap's "..data"). Other files there are ignored.
+        var targets: [String: Set<String>?] = [:]
+        func addFolder(_ folder: String, _ name: String) {
+            if case .some(.some(var names)) = targets[folder] {
+                names.insert(name)
+                targets[folder] = names
+            } else if targets[folder] == nil {
+                targets[folder] = .some([name])
             }
         }
-        var seen = Set<String>()
-        for (path, mask) in targets where seen.insert(path).inserted {
-            let watch = inotify_add_watch(fd, path, mask)
-            if watch >= 0 { watches.append(watch) }
+        for path in paths {
+            addFolder(Self.directory(of: path), Self.basename(of: path))
+            if let link = Self.linkText(path), !link.hasPrefix("/"), let first = link.split(separator: "/").first {
+                addFolder(Self.directory(of: path), String(first))
+            }
+            let resolved = Self.resolve(path) ?? path
+            targets[resolved] = .some(nil)
+            if resolved != path { addFolder(Self.directory(of: resolved), Self.basename(of: resolved)) }
         }
+        guard targets != watchedTargets else { return !watches.isEmpty }
+        for watch in watches.keys { inotify_rm_watch(fd, watch) }
+        watches.removeAll()
+        for (path, names) in targets {
+            let mask = names == nil ? Self.fileEvents : Self.directoryEvents
+            let watch = inotify_add_watch(fd, path, mask)
+            if watch >= 0 { watches[watch] = names }
+        }
+        watchedTargets = targets
         return !watches.isEmpty
     }
 
@@ -70,18 +84,53 @@ final class FileWatcher: @unchecked Sendable {
         source = nil
         fd = -1
         watches.removeAll()
+        watchedTargets.removeAll()
     }
 
-    /// Reads every pending event (a handler must drain), then reports once.
+    /// Reads every pending event (a handler must drain), then reports once if any concerned our files.
     private func drain() {
-        var sawEvent = false
+        var relevant = false
         while true {
             let n = read(fd, buffer.baseAddress, buffer.count)
-            if n > 0 { sawEvent = true; continue }
+            if n > 0 {
+                relevant = relevant || containsRelevantEvent(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             break
         }
-        if sawEvent { onChange() }
+        if relevant { onChange() }
+    }
+
+    /// Walks `struct inotify_event { int wd; uint32_t mask, cookie, len; char name[len]; }` records.
+    private func containsRelevantEvent(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        let header = 16
+        while offset + header <= bytes.count {
+            let wd = bytes.loadUnaligned(fromByteOffset: offset, as: Int32.self)
+            let mask = bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
+            let length = Int(bytes.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
+            let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[(offset + header)..<min(bytes.count, offset + header + length)])
+            offset += header + length
+            if mask & UInt32(IN_Q_OVERFLOW) != 0 { return true }       // events were lost: check anyway
+            guard let names = watches[wd] else { continue }
+            guard let names else { return true }                        // a watched file itself
+            let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
+            if names.contains(name) { return true }
+        }
+        return false
+    }
+
+    static func basename(of path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+
+    /// The text of a symlink, or nil when `path` is not one.
+    static func linkText(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink(path, &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func directory(of path: String) -> String {
