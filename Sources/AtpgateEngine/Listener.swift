@@ -16,11 +16,15 @@ final class Listener: @unchecked Sendable {
     private let logger: Logger
     private var backingOff = false
 
-    /// Binds and listens; throws with the address in the message on failure.
-    init(address: SocketAddress, loop: IOLoop, logger: Logger, onAccept: @escaping (Socket, SocketAddress) -> Void) throws(SocketError) {
+    /// Binds and listens; throws with the address in the message on failure. With `reusePort`, one
+    /// listener per loop shares the address (SO_REUSEPORT): the kernel spreads connections over the
+    /// loops and each is accepted on the queue that will serve it, with no hand-off.
+    init(address: SocketAddress, loop: IOLoop, reusePort: Bool, logger: Logger,
+         onAccept: @escaping (Socket, SocketAddress) -> Void) throws(SocketError) {
         let socket = try Socket.makeTCP(family: address.family)
         do {
             try socket.setOption(level: SOL_SOCKET, name: SO_REUSEADDR, value: 1)
+            if reusePort { try socket.setOption(level: SOL_SOCKET, name: SO_REUSEPORT, value: 1) }
             if !address.ip.isIPv4 {
                 // [::]:port must not also claim 0.0.0.0:port: both are listed explicitly when wanted.
                 try socket.setOption(level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: 1)
@@ -36,6 +40,18 @@ final class Listener: @unchecked Sendable {
         self.loop = loop
         self.logger = logger
         self.onAccept = onAccept
+    }
+
+    /// Checks that nobody listens on `address` yet (a probe bound without SO_REUSEPORT, so an
+    /// older atpgate's listeners cannot silently share the port with ours) and returns the port to
+    /// use (the one the kernel picked when `address` asks for port 0).
+    static func claimPort(_ address: SocketAddress) throws(SocketError) -> UInt16 {
+        let probe = try Socket.makeTCP(family: address.family)
+        defer { probe.close() }
+        try probe.setOption(level: SOL_SOCKET, name: SO_REUSEADDR, value: 1)
+        if !address.ip.isIPv4 { try probe.setOption(level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: 1) }
+        try probe.bind(address)
+        return probe.localAddress?.port ?? address.port
     }
 
     func start() {

@@ -56,7 +56,10 @@ public final class ProxyServer: @unchecked Sendable {
     }
 
     /// The addresses actually bound (with the real port when 0 was asked for).
-    public var boundAddresses: [SocketAddress] { listeners.map(\.address) }
+    public var boundAddresses: [SocketAddress] {
+        var seen = Set<SocketAddress>()
+        return listeners.map(\.address).filter { seen.insert($0).inserted }
+    }
 
     /// Connections open right now (clients being served, including their tunnels).
     public var liveConnections: Int { registry.count }
@@ -68,24 +71,25 @@ public final class ProxyServer: @unchecked Sendable {
     public func start() throws(SocketError) {
         let addresses = options.listen ?? policies.policy.listen
         var bound: [Listener] = []
-        for (index, listen) in addresses.enumerated() {
-            let loop = group.loops[index % group.loops.count]
-            do {
-                let listener = try Listener(address: SocketAddress(ip: listen.ip, port: listen.port), loop: loop,
-                                            logger: logger) { [weak self] socket, peer in
-                    self?.accepted(socket, from: peer)
+        do {
+            for listen in addresses {
+                let port = try Listener.claimPort(SocketAddress(ip: listen.ip, port: listen.port))
+                for loop in group.loops {
+                    bound.append(try Listener(address: SocketAddress(ip: listen.ip, port: port), loop: loop,
+                                              reusePort: true, logger: logger) { [weak self] socket, peer in
+                        self?.accepted(socket, from: peer, on: loop)
+                    })
                 }
-                bound.append(listener)
-            } catch {
-                for listener in bound { listener.stop() }
-                throw error
             }
+        } catch {
+            for listener in bound { listener.stop() }
+            throw error
         }
         listeners = bound
         let writer = accessWriter
         let sink: @Sendable (AccessRecord) -> Void = options.accessLog ?? { record in writer?.write(record.jsonLine) }
         context = ProxyContext(policies: policies, resolver: resolver, dialer: DirectDialer(), accessLog: sink,
-                               selfAddresses: Self.selfAddresses(of: bound.map(\.address)), registry: registry,
+                               selfAddresses: Self.selfAddresses(of: boundAddresses), registry: registry,
                                statistics: statistics, logger: logger)
         for listener in bound { listener.start() }
     }
@@ -121,12 +125,12 @@ public final class ProxyServer: @unchecked Sendable {
         registry.forEach { $0.cut(ifDeniedBy: policy) }
     }
 
-    private func accepted(_ socket: Socket, from peer: SocketAddress) {
+    /// Runs on `loop`'s queue: the connection starts where it was accepted.
+    private func accepted(_ socket: Socket, from peer: SocketAddress, on loop: IOLoop) {
         guard let context else { socket.close(); return }
-        let loop = group.nextLoop()
         let connection = ProxyConnection(id: registry.makeID(), loop: loop, socket: socket, clientAddress: peer,
                                          context: context)
-        loop.queue.async { connection.start() }
+        connection.start()
     }
 
     /// The proxy's own endpoints: the bound addresses, and for wildcard listeners every local address.

@@ -27,16 +27,12 @@ public final class IOLoop: @unchecked Sendable {
     }
 }
 
-/// A small pool of loops, one per core; connections are spread round-robin.
-public final class IOLoopGroup: @unchecked Sendable {
+/// A small pool of loops, one per core. Each has its own listener per address (SO_REUSEPORT), so
+/// the kernel spreads connections over them.
+public final class IOLoopGroup: Sendable {
     public let loops: [IOLoop]
-    private let next = AtomicCounter()
 
     public init(count: Int) {
         loops = (0..<max(1, count)).map { IOLoop(label: "atpgate.io.\($0)") }
-    }
-
-    public func nextLoop() -> IOLoop {
-        loops[next.increment() % loops.count]
     }
 }
