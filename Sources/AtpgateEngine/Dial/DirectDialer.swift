@@ -20,8 +20,11 @@ final class DirectDialAttempt: DialAttempt, @unchecked Sendable {
     private var index = 0
     private var current: SocketChannel?
     private var currentAddress: SocketAddress?
-    private let attemptTimer: Deadline
-    private let totalTimer: Deadline
+    /// Created only when a connect has to be waited for: loopback and nearby peers usually connect
+    /// at once, and every timer source costs libdispatch's manager thread work.
+    private var attemptTimer: Deadline?
+    private var totalTimer: Deadline?
+    private let started = monotonicNanos()
     private var lastError = "no address to dial"
     private var sawTimeout = false
 
@@ -29,23 +32,38 @@ final class DirectDialAttempt: DialAttempt, @unchecked Sendable {
         self.request = request
         self.loop = loop
         self.completion = completion
-        attemptTimer = Deadline(loop: loop)
-        totalTimer = Deadline(loop: loop)
     }
 
     func start() {
-        totalTimer.arm(after: request.totalTimeout) { [self] in
-            abandonCurrent()
-            finish(.failure(.timeout))
-        }
         tryNext()
     }
 
     func cancel() {
         abandonCurrent()
         completion = nil
-        attemptTimer.cancel()
-        totalTimer.cancel()
+        attemptTimer?.cancel()
+        totalTimer?.cancel()
+    }
+
+    /// Arms the total cap (once, counted from the start of the dial) and the attempt timer.
+    private func armTimers(for address: SocketAddress) {
+        if totalTimer == nil {
+            let timer = Deadline(loop: loop)
+            let elapsed = Double(monotonicNanos() &- started) / 1e9
+            timer.arm(after: request.totalTimeout - elapsed) { [self] in
+                abandonCurrent()
+                finish(.failure(.timeout))
+            }
+            totalTimer = timer
+        }
+        let attempt = attemptTimer ?? Deadline(loop: loop)
+        attemptTimer = attempt
+        attempt.arm(after: request.attemptTimeout) { [self] in
+            sawTimeout = true
+            lastError = "connect \(address): timed out"
+            abandonCurrent()
+            tryNext()
+        }
     }
 
     private func tryNext() {
@@ -82,16 +100,11 @@ final class DirectDialAttempt: DialAttempt, @unchecked Sendable {
         }
         let channel = SocketChannel(socket: socket, loop: loop)
         current = channel
-        attemptTimer.arm(after: request.attemptTimeout) { [self] in
-            sawTimeout = true
-            lastError = "connect \(address): timed out"
-            abandonCurrent()
-            tryNext()
-        }
+        armTimers(for: address)
         channel.awaitWritable { [self] in
             guard let channel = current else { return }
             channel.stopAwaitingWritable()
-            attemptTimer.disarm()
+            attemptTimer?.disarm()
             settle(socket: channel.socket, channel: channel)
         }
     }
@@ -116,12 +129,12 @@ final class DirectDialAttempt: DialAttempt, @unchecked Sendable {
     private func abandonCurrent() {
         current?.close()
         current = nil
-        attemptTimer.disarm()
+        attemptTimer?.disarm()
     }
 
     private func finish(_ result: Result<DialedConnection, DialError>) {
-        attemptTimer.cancel()
-        totalTimer.cancel()
+        attemptTimer?.cancel()
+        totalTimer?.cancel()
         guard let completion else {
             if case .success(let connection) = result { connection.channel.close() }
             return

@@ -31,10 +31,10 @@ final class Deadline: @unchecked Sendable {
         timer.schedule(deadline: .now() + .nanoseconds(Int(max(0, seconds) * 1e9)), leeway: .milliseconds(10))
     }
 
+    /// Forgets the handler without touching the timer: re-scheduling costs a round trip to
+    /// libdispatch's manager thread, and a timer that fires with no handler does nothing.
     func disarm() {
-        guard !cancelled else { return }
         handler = nil
-        timer.schedule(deadline: .distantFuture)
     }
 
     func cancel() {
