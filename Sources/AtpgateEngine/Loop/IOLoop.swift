@@ -9,10 +9,14 @@ public final class IOLoop: @unchecked Sendable {
     /// one handler, never held across events.
     let scratch: UnsafeMutableRawBufferPointer
 
+    /// Every deadline of every connection on this loop, on one Dispatch timer.
+    let timers: LoopTimers
+
     static let scratchSize = 64 * 1024
 
     init(label: String) {
         queue = DispatchQueue(label: label, qos: .userInitiated)
+        timers = LoopTimers(queue: queue)
         scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.scratchSize, alignment: 16)
     }
 
