@@ -291,7 +291,6 @@ final class ProxyConnection: @unchecked Sendable {
     // MARK: Relaying
 
     private func connected(_ upstream: SocketChannel, request: ForwardRequest, head: HTTPRequestHead, leftover: [UInt8]) {
-        upstream.socket.setNoDelay()
         switch request.kind {
         case .connect:
             let tunnel = Tunnel(client: client, upstream: upstream, loop: loop, deadline: deadline,
