@@ -27,7 +27,9 @@ extension Host {
         guard text.utf8.count >= 2, text.utf8.last == UInt8(ascii: "]") else {
             throw HostError(reason: "unterminated '[' in host \(shown)")
         }
-        let inner = text.dropFirst().dropLast()
+        // Strip the brackets as bytes: dropFirst() on the String would drop a whole grapheme cluster, so
+        // "[" + U+0301 + "::1]" would lose its combining mark with the bracket and pass as ::1.
+        let inner = Substring(text.utf8.dropFirst().dropLast())
         guard !inner.contains("%") else { throw HostError(reason: "IPv6 zone id is not allowed in host \(shown)") }
         guard let address = IPAddress(inner), !address.isIPv4 else {
             throw HostError(reason: "invalid IPv6 literal \(shown)")

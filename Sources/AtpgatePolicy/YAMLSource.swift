@@ -49,7 +49,8 @@ enum YAMLSource {
         }
         do {
             let parser = try Parser(yaml: lines.joined(separator: "\n"), encoding: .utf8)
-            guard let root = try parser.singleRoot(), let found = sibling(of: marker, key: key, in: root) else {
+            var searched = Set<[Int]>()
+            guard let root = try parser.singleRoot(), let found = sibling(of: marker, key: key, in: root, searched: &searched) else {
                 return fallback
             }
             return shift(found)
@@ -61,19 +62,27 @@ enum YAMLSource {
     }
 
     /// Finds the mapping holding the defused key and returns the mark of its twin.
-    private static func sibling(of marker: String, key: String, in node: Node) -> Mark? {
+    ///
+    /// An alias is composed as a copy of its anchor's node, mark included, so each collection is searched once
+    /// per (position, kind): a subtree already searched cannot hold the marker. Without that, a few lines of
+    /// anchors nesting aliases ("a1: &a1 [*a0, *a0, ...]") make the walk exponential and a policy with a
+    /// duplicate key would hang `check` and reload.
+    private static func sibling(of marker: String, key: String, in node: Node, searched: inout Set<[Int]>) -> Mark? {
         switch node {
         case .mapping(let mapping):
+            if let mark = node.mark, !searched.insert([mark.line, mark.column, 0]).inserted { return nil }
             if mapping.keys.contains(where: { $0.scalar?.string.hasPrefix(marker) == true }),
                let twin = mapping.keys.first(where: { $0.scalar?.string == key }) {
                 return twin.mark
             }
             for (k, v) in mapping {
-                if let mark = sibling(of: marker, key: key, in: k) ?? sibling(of: marker, key: key, in: v) { return mark }
+                if let mark = sibling(of: marker, key: key, in: k, searched: &searched)
+                    ?? sibling(of: marker, key: key, in: v, searched: &searched) { return mark }
             }
             return nil
         case .sequence(let sequence):
-            for item in sequence { if let mark = sibling(of: marker, key: key, in: item) { return mark } }
+            if let mark = node.mark, !searched.insert([mark.line, mark.column, 1]).inserted { return nil }
+            for item in sequence { if let mark = sibling(of: marker, key: key, in: item, searched: &searched) { return mark } }
             return nil
         case .scalar, .alias:
             return nil
