@@ -14,6 +14,9 @@ public final class LineWriter: @unchecked Sendable {
         var bufferedBytes = 0
         var stopping = false
         var writing = false
+        /// The writer thread waits for lines: only then does a producer need to wake it (a signal
+        /// is a futex call; on a busy proxy most lines arrive while the writer is still writing).
+        var sleeping = false
     }
 
     private let fd: Int32
@@ -35,19 +38,23 @@ public final class LineWriter: @unchecked Sendable {
     public var dropped: Int { droppedCounter.load(ordering: .relaxed) }
 
     public func write(_ line: String) {
-        let accepted = state.withLock { state -> Bool in
-            guard !state.stopping, state.bufferedBytes + line.utf8.count <= maxBufferedBytes else { return false }
+        let (accepted, wake) = state.withLock { state -> (Bool, Bool) in
+            guard !state.stopping, state.bufferedBytes + line.utf8.count <= maxBufferedBytes else { return (false, false) }
             state.lines.append(line)
             state.bufferedBytes += line.utf8.count
-            return true
+            let wake = state.sleeping
+            state.sleeping = false
+            return (true, wake)
         }
         guard accepted else {
             droppedCounter.wrappingAdd(1, ordering: .relaxed)
             return
         }
-        wakeup.lock()
-        wakeup.signal()
-        wakeup.unlock()
+        if wake {
+            wakeup.lock()
+            wakeup.signal()
+            wakeup.unlock()
+        }
     }
 
     /// Waits (up to `timeout` seconds) until every buffered line is written.
@@ -83,6 +90,8 @@ public final class LineWriter: @unchecked Sendable {
                     state.lines.removeAll(keepingCapacity: true)
                     state.bufferedBytes = 0
                     state.writing = !lines.isEmpty
+                    // Still holding `wakeup`'s lock until wait() releases it: no signal can be lost.
+                    state.sleeping = lines.isEmpty && !state.stopping
                     return (lines, state.stopping)
                 }
                 if !batch.isEmpty { break }
