@@ -15,6 +15,8 @@ public final class Policy: Sendable {
     /// the ATP catalog (with an `atp` block) and the service-tag file (with `atp.pin`).
     /// The engine watches them to reload.
     public let sourceFiles: [String]
+    /// The `pac:` block: how Windows clients are pointed at this proxy; nil when absent.
+    public let pac: PACSettings?
 
     let allowRules: [Rule]
     let denyRules: [Rule]
@@ -34,7 +36,7 @@ public final class Policy: Sendable {
     init(file: String, listen: [ListenAddress], clients: [IPNetwork], timeouts: Timeouts, limits: Limits,
          allow: [Rule], deny: [Rule], networkDeny: [NetworkVetter.Entry], networkAllow: [NetworkVetter.Entry],
          hosts: [String: [IPAddress]], onReload: ReloadMode = .keep, pin: ServiceTagPin? = nil,
-         sourceFiles: [String]? = nil) {
+         sourceFiles: [String]? = nil, pac: PACSettings? = nil) {
         self.file = file
         self.listen = listen
         self.clients = clients
@@ -48,6 +50,7 @@ public final class Policy: Sendable {
         self.onReload = onReload
         self.pin = pin
         self.sourceFiles = sourceFiles ?? [file]
+        self.pac = pac
         self.allowTable = RuleTable(allow)
         self.denyTable = RuleTable(deny)
         var clientTable = PrefixTable<Bool>()
@@ -132,6 +135,10 @@ public final class Policy: Sendable {
         if let pin {
             let count = pin.prefixes.count == 1 ? "1 prefix" : "\(pin.prefixes.count) prefixes"
             lines += pin.hosts.sorted().map { "pin \($0) to \(count) (\(pin.reference))" }
+        }
+        if let pac {
+            let bypass = pac.bypass.isEmpty ? "(none)" : pac.bypass.joined(separator: ";")
+            lines.append("pac proxy \(pac.proxy?.description ?? "(from the command line)") bypass \(bypass) others \(pac.others.rawValue)")
         }
         lines.append("default deny")
         return lines

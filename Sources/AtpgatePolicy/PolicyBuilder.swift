@@ -5,7 +5,7 @@ import Yams
 /// knows its keys, so unknown keys are caught at every level.
 struct PolicyBuilder {
     static let rootKeys = ["version", "listen", "clients", "allow", "deny", "networks", "hosts", "timeouts", "limits",
-                           "atp", "on_reload"]
+                           "atp", "on_reload", "pac"]
     static let networkKeys = ["deny", "allow"]
     static let timeoutKeys = ["head", "dns", "connect", "response", "idle", "grace"]
     static let limitKeys = ["head_bytes"]
@@ -27,6 +27,7 @@ struct PolicyBuilder {
     var onReload = ReloadMode.keep
     var atp: AtpBlock? = nil
     var expansion: AtpExpansion? = nil
+    var pac: PACSettings? = nil
 
     init(file: String, nodes: YAMLNodes) {
         self.file = file
@@ -42,7 +43,7 @@ struct PolicyBuilder {
         let sourceFiles = [file] + [expansion?.catalogPath, expansion?.serviceTagsPath].compactMap { $0 }
         return Policy(file: file, listen: listen, clients: clients, timeouts: timeouts, limits: limits,
                       allow: allow, deny: deny, networkDeny: networkDeny, networkAllow: networkAllow, hosts: hosts,
-                      onReload: onReload, pin: expansion?.pin, sourceFiles: sourceFiles)
+                      onReload: onReload, pin: expansion?.pin, sourceFiles: sourceFiles, pac: pac)
     }
 
     mutating func read(_ root: Node) throws(PolicyError) {
@@ -58,6 +59,7 @@ struct PolicyBuilder {
             case "deny": ruleLists.append((.deny, value))
             case "atp": atp = try readAtp(value, key: keyNode)
             case "on_reload": onReload = try readReloadMode(value)
+            case "pac": pac = try readPAC(value)
             case "networks": try readNetworks(value)
             case "hosts": try readHosts(value)
             case "timeouts": try readTimeouts(value)
