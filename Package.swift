@@ -4,6 +4,7 @@ import PackageDescription
 // Targets are split by concern; dependencies point one way only:
 //   atpgate (exe) -> AtpgateCLI -> AtpgateEngine -> AtpgatePolicy -> AtpgateNet
 //                                              \-> AtpgateHTTP
+//                           \-> AtpgateWindows -> AtpgatePolicy
 // The policy engine knows nothing of sockets, the HTTP codec knows nothing of sockets,
 // the engine knows nothing of YAML, and the CLI is thin.
 let package = Package(
@@ -35,9 +36,12 @@ let package = Package(
             "AtpgateNet", "AtpgatePolicy", "AtpgateHTTP", "CAtpgateSys",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Windows client settings: WinINET/WinHTTP blobs, .reg files, PAC files, sensor command lines.
+        // Pure values and text, no I/O.
+        .target(name: "AtpgateWindows", dependencies: ["AtpgatePolicy", "AtpgateNet"]),
         // Command-line commands (thin: parse arguments, call the library).
         .target(name: "AtpgateCLI", dependencies: [
-            "AtpgateEngine", "AtpgatePolicy", "AtpgateHTTP", "AtpgateNet",
+            "AtpgateEngine", "AtpgatePolicy", "AtpgateHTTP", "AtpgateNet", "AtpgateWindows",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -51,6 +55,7 @@ let package = Package(
 
         .testTarget(name: "AtpgatePolicyTests", dependencies: ["AtpgatePolicy", "AtpgateNet"]),
         .testTarget(name: "AtpgateHTTPTests", dependencies: ["AtpgateHTTP"]),
+        .testTarget(name: "AtpgateWindowsTests", dependencies: ["AtpgateWindows", "AtpgatePolicy", "AtpgateNet"]),
         .testTarget(name: "AtpgateEngineTests", dependencies: [
             "AtpgateEngine", "AtpgatePolicy", "AtpgateNet", "AtpgateHTTP", "CAtpgateSys",
             .product(name: "Logging", package: "swift-log"),
@@ -67,6 +72,7 @@ if Context.environment["ATPGATE_FUZZ"] != nil {
         ("fuzz-chunked", ["AtpgateHTTP"]),
         ("fuzz-authority", ["AtpgateHTTP", "AtpgateNet"]),
         ("fuzz-policy", ["AtpgatePolicy"]),
+        ("fuzz-wininet", ["AtpgateWindows"]),
     ]
     for (name, dependencies) in fuzzTargets {
         package.targets.append(.executableTarget(name: name, dependencies: dependencies, path: "Fuzz/\(name)"))
