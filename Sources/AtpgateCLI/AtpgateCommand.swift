@@ -6,7 +6,8 @@ public struct AtpgateCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "atpgate",
         abstract: "An allowlisting forward proxy for Microsoft Defender for Identity (Azure ATP) sensors.",
-        subcommands: [RunCommand.self, CheckCommand.self, ExplainCommand.self, LocationsCommand.self],
+        subcommands: [RunCommand.self, CheckCommand.self, ExplainCommand.self, LocationsCommand.self, PACCommand.self,
+                      WininetCommand.self, WinhttpCommand.self, SensorCommandCommand.self],
         defaultSubcommand: RunCommand.self
     )
 
