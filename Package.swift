@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "CAtpgateSys"),
         // The Dispatch-based I/O engine: listeners, resolver, dialer, relay, access log.
         .target(name: "AtpgateEngine", dependencies: [
-            "AtpgateNet", "AtpgatePolicy", "AtpgateHTTP", "CAtpgateSys",
+            "AtpgateNet", "AtpgatePolicy", "AtpgateHTTP", "AtpgateWindows", "CAtpgateSys",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Windows client settings: WinINET/WinHTTP blobs, .reg files, PAC files, sensor command lines.

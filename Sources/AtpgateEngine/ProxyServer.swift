@@ -90,7 +90,7 @@ public final class ProxyServer: @unchecked Sendable {
         let sink: @Sendable (AccessRecord) -> Void = options.accessLog ?? { record in writer?.write(record.jsonLine) }
         context = ProxyContext(policies: policies, resolver: resolver, dialer: DirectDialer(), accessLog: sink,
                                selfAddresses: Self.selfAddresses(of: boundAddresses), registry: registry,
-                               statistics: statistics, logger: logger)
+                               statistics: statistics, pac: PACService(), logger: logger)
         for listener in bound { listener.start() }
     }
 

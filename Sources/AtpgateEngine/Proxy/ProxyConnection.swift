@@ -187,6 +187,10 @@ final class ProxyConnection: @unchecked Sendable {
             if clientDecision.verdict == .deny {
                 throw .clientDenied(rule: clientDecision.rule.text, reason: clientDecision.reason)
             }
+            if PACService.matches(head) {
+                servePAC(head)
+                return
+            }
             let request = try ForwardRequest(head: head)
             let host: Host
             do {
@@ -205,6 +209,17 @@ final class ProxyConnection: @unchecked Sendable {
         } catch {
             fail(error)
         }
+    }
+
+    /// WPAD / PAC for the clients the policy lets use the proxy; logged like any request.
+    private func servePAC(_ head: HTTPRequestHead) {
+        let fallback = context.selfAddresses.exact.first?.description ?? policy.listen.first?.description ?? "127.0.0.1:3128"
+        let response = context.pac.response(for: head, policy: policy, fallbackProxy: fallback)
+        record?.decision = "allow"
+        record?.rule = "pac"
+        record?.bytesDown = UInt64(response.count)
+        finishRequest(status: 200, error: nil)
+        lingerClose(after: response)
     }
 
     // MARK: Resolving and vetting

@@ -12,6 +12,7 @@ struct ProxyContext: Sendable {
     let selfAddresses: SelfAddresses
     let registry: ConnectionRegistry
     let statistics: ProxyStatistics
+    let pac: PACService
     let logger: Logger
 }
 
