@@ -3,6 +3,17 @@ public struct RegFileError: Error, Sendable, Equatable, CustomStringConvertible 
     public let line: Int
     public let message: String
     public var description: String { line == 0 ? message : "line \(line): \(message)" }
+
+    /// Messages quote parts of the file (value names): control characters become "?" and long
+    /// quotes are cut, so an error is always one clean line (found by fuzz-wininet).
+    public init(line: Int, message: String) {
+        self.line = line
+        var clean = String(String.UnicodeScalarView(message.unicodeScalars.map {
+            $0.value < 0x20 || $0.value == 0x7F ? "?" : $0
+        }))
+        if clean.count > 300 { clean = String(clean.prefix(300)) + "…" }
+        self.message = clean
+    }
 }
 
 /// Reads the binary values out of a `.reg` export: regedit's UTF-16LE (with BOM) version 5
