@@ -176,8 +176,12 @@ struct RobustnessTests {
         #expect(round() == 0)
         #expect(child.settledDescriptors(baseline: baseline) == baseline)
         let rssAfterSecond = child.residentKiB
-        #expect(Double(rssAfterSecond) <= Double(rssAfterWarmUp) * 1.05,
-                "RSS grew from \(rssAfterWarmUp) KiB to \(rssAfterSecond) KiB between identical rounds")
+        // Under AddressSanitizer (scripts/sanitize) freed memory sits in ASan's quarantine, so RSS
+        // grows by design there; the plain `swift test` run is the one that holds the proxy to 5 %.
+        if ProcessInfo.processInfo.environment["ASAN_OPTIONS"] == nil {
+            #expect(Double(rssAfterSecond) <= Double(rssAfterWarmUp) * 1.05,
+                    "RSS grew from \(rssAfterWarmUp) KiB to \(rssAfterSecond) KiB between identical rounds")
+        }
         #expect(child.diagnostics.value.contains("policy reloaded"))
         #expect(child.terminate() == 0)
     }
