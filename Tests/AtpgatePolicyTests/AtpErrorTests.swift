@@ -3,16 +3,7 @@ import Testing
 
 /// Errors in `atp:` blocks and `{instance}` rules: each at the offending policy node.
 struct AtpErrorTests {
-    struct Case: Sendable, CustomTestStringConvertible {
-        let yaml: String
-        let line: Int
-        let column: Int
-        let fragment: String
-        var testDescription: String { fragment }
-        init(_ yaml: String, _ line: Int, _ column: Int, _ fragment: String) {
-            self.yaml = yaml; self.line = line; self.column = column; self.fragment = fragment
-        }
-    }
+    typealias Case = ErrorCase
 
     @Test(arguments: [
         // locations: unknown, of another cloud, duplicate, 'all' mixed in; each lists the known ones

@@ -63,16 +63,7 @@ struct CatalogTests {
         #expect(c.locations.count == 2)
     }
 
-    struct Case: Sendable, CustomTestStringConvertible {
-        let yaml: String
-        let line: Int
-        let column: Int
-        let fragment: String
-        var testDescription: String { fragment }
-        init(_ yaml: String, _ line: Int, _ column: Int, _ fragment: String) {
-            self.yaml = yaml; self.line = line; self.column = column; self.fragment = fragment
-        }
-    }
+    typealias Case = ErrorCase
 
     static let clouds = "version: 1\nclouds: {commercial: {sensor: \"{instance}s.a.com\"}, gcc: {sensor: \"{instance}s.b.com\"}}\n"
 

@@ -3,16 +3,7 @@ import Testing
 
 /// Every load error names file:line:column of the offending node and one line of text.
 struct LoaderErrorTests {
-    struct Case: Sendable, CustomTestStringConvertible {
-        let yaml: String
-        let line: Int
-        let column: Int
-        let fragment: String
-        var testDescription: String { fragment }
-        init(_ yaml: String, _ line: Int, _ column: Int, _ fragment: String) {
-            self.yaml = yaml; self.line = line; self.column = column; self.fragment = fragment
-        }
-    }
+    typealias Case = ErrorCase
 
     @Test(arguments: [
         // unknown keys, with and without a suggestion

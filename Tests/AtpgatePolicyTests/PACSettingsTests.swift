@@ -36,16 +36,7 @@ struct PACSettingsTests {
         #expect(ProxyAddress(text) == nil)
     }
 
-    struct Case: Sendable, CustomTestStringConvertible {
-        let yaml: String
-        let line: Int
-        let column: Int
-        let fragment: String
-        var testDescription: String { fragment }
-        init(_ yaml: String, _ line: Int, _ column: Int, _ fragment: String) {
-            self.yaml = yaml; self.line = line; self.column = column; self.fragment = fragment
-        }
-    }
+    typealias Case = ErrorCase
 
     @Test(arguments: [
         Case("version: 1\npac: {proxy: a:1, other: direct}\n", 2, 19, "unknown key 'other' in pac (did you mean 'others'?)"),

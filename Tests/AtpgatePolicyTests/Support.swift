@@ -35,3 +35,15 @@ enum Fixture {
         try #require(IPAddress(text))
     }
 }
+
+/// A YAML text and where its load error must point: file line, column and a fragment of the message.
+struct ErrorCase: Sendable, CustomTestStringConvertible {
+    let yaml: String
+    let line: Int
+    let column: Int
+    let fragment: String
+    var testDescription: String { fragment }
+    init(_ yaml: String, _ line: Int, _ column: Int, _ fragment: String) {
+        self.yaml = yaml; self.line = line; self.column = column; self.fragment = fragment
+    }
+}
