@@ -46,4 +46,11 @@ struct ErrorCase: Sendable, CustomTestStringConvertible {
     init(_ yaml: String, _ line: Int, _ column: Int, _ fragment: String) {
         self.yaml = yaml; self.line = line; self.column = column; self.fragment = fragment
     }
+
+    /// The error points where this case says, says what it says, and is one line.
+    func check(_ error: PolicyError, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(error.message.contains(fragment), "\(error.message)", sourceLocation: sourceLocation)
+        #expect((error.line, error.column) == (line, column), "\(error)", sourceLocation: sourceLocation)
+        #expect(!error.message.contains("\n"), sourceLocation: sourceLocation)
+    }
 }
