@@ -70,6 +70,7 @@ if Context.environment["ATPGATE_FUZZ"] != nil {
     let fuzzTargets: [(String, [Target.Dependency])] = [
         ("fuzz-http-head", ["AtpgateHTTP"]),
         ("fuzz-chunked", ["AtpgateHTTP"]),
+        ("fuzz-http-response", ["AtpgateHTTP"]),
         ("fuzz-authority", ["AtpgateHTTP", "AtpgateNet"]),
         ("fuzz-policy", ["AtpgatePolicy"]),
         ("fuzz-wininet", ["AtpgateWindows"]),

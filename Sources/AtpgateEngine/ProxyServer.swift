@@ -17,6 +17,8 @@ public final class ProxyServer: @unchecked Sendable {
         public var resolver: (any Resolver)?
         /// Where access-log records go; nil = JSON lines on stdout through a bounded async writer.
         public var accessLog: (@Sendable (AccessRecord) -> Void)?
+        /// Seconds between two warnings about dropped access-log lines.
+        public var droppedLinesWarningInterval: Double = 60
 
         public init(loops: Int = Self.defaultLoopCount, listen: [ListenAddress]? = nil,
                     resolver: (any Resolver)? = nil, accessLog: (@Sendable (AccessRecord) -> Void)? = nil) {
@@ -39,6 +41,7 @@ public final class ProxyServer: @unchecked Sendable {
     private let registry = ConnectionRegistry()
     private let resolver: any Resolver
     private let accessWriter: LineWriter?
+    private let dropReporter: DropReporter?
     private var listeners: [Listener] = []   // written once in start(), before any other thread reads it
     private var context: ProxyContext?
 
@@ -49,9 +52,12 @@ public final class ProxyServer: @unchecked Sendable {
         self.group = IOLoopGroup(count: options.loops)
         self.resolver = options.resolver ?? SystemResolver()
         if options.accessLog == nil {
-            accessWriter = LineWriter(fd: STDOUT_FILENO)
+            let writer = LineWriter(fd: STDOUT_FILENO)
+            accessWriter = writer
+            dropReporter = DropReporter(writer: writer, logger: logger, interval: options.droppedLinesWarningInterval)
         } else {
             accessWriter = nil
+            dropReporter = nil
         }
     }
 
@@ -92,6 +98,7 @@ public final class ProxyServer: @unchecked Sendable {
                                selfAddresses: Self.selfAddresses(of: boundAddresses), registry: registry,
                                statistics: statistics, pac: PACService(), logger: logger)
         for listener in bound { listener.start() }
+        dropReporter?.start()
     }
 
     /// Stops accepting, lets open connections finish for `grace` seconds, then closes the rest.
@@ -102,6 +109,7 @@ public final class ProxyServer: @unchecked Sendable {
         let start = monotonicNanos()
         let registry = self.registry
         let writer = accessWriter
+        let reporter = dropReporter
         let resolver = self.resolver
         @Sendable func poll() {
             if registry.count == 0 || Double(monotonicNanos() &- start) / 1e9 >= grace {
@@ -109,6 +117,7 @@ public final class ProxyServer: @unchecked Sendable {
                 DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) {
                     writer?.flush()
                     writer?.stop()
+                    reporter?.stop()
                     (resolver as? SystemResolver)?.stop()
                     completion()
                 }

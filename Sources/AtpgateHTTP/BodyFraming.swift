@@ -31,27 +31,40 @@ extension HTTPRequestHead {
 }
 
 extension HTTPResponseHead {
-    /// RFC 9112 §6.3 for responses, in its order of precedence:
+    /// RFC 9112 §6.3 for responses, in its order of precedence, strict where a lenient reading would let the
+    /// proxy and the client disagree about where the body ends (response splitting):
     /// 1. responses to HEAD, 1xx, 204 and 304 have no body; so has a 2xx to CONNECT (a tunnel follows);
-    /// 2. Transfer-Encoding ending in `chunked` -> `.chunked`; any other Transfer-Encoding -> `.untilClose`
-    ///    (Transfer-Encoding overrides Content-Length; so does an HTTP/1.0 response with Transfer-Encoding,
-    ///    whose framing §6.1 says to treat as faulty: read until close);
-    /// 3. a valid Content-Length -> `.contentLength`; an invalid one throws (the proxy answers 502);
+    /// 2. Transfer-Encoding: exactly one coding, `chunked` -> `.chunked`. Everything else with the field throws
+    ///    (the proxy answers 502): in an HTTP/1.0 response (§6.1: the framing must be treated as faulty),
+    ///    `chunked` twice, `chunked` not last, and codings other than chunked (atpgate relays no coding it
+    ///    cannot frame). Transfer-Encoding overrides a Content-Length (§6.3 ¶3), which the relay then drops;
+    /// 3. a valid Content-Length -> `.contentLength`; an invalid one throws;
     /// 4. otherwise `.untilClose`.
     public func bodyFraming(requestMethod: String) throws(HTTPHeadError) -> BodyFraming {
-        if requestMethod == "HEAD" || (100...199).contains(status) || status == 204 || status == 304 {
-            return .none
-        }
-        if requestMethod == "CONNECT" && (200...299).contains(status) { return .none }
-        // A Transfer-Encoding that mentions chunked before the end is still "not final chunked": read until close.
-        let chunked: Bool?
-        do throws(HTTPHeadError) { chunked = try transferEncodingEndsInChunked(headers) } catch { chunked = false }
-        if let chunked {
-            return chunked && version == .http1_1 ? .chunked : .untilClose
+        if !hasBody(requestMethod: requestMethod) { return .none }
+        if let chunked = try transferEncodingEndsInChunked(headers) {
+            if version == .http1_0 { throw .malformed("Transfer-Encoding in an HTTP/1.0 response") }
+            guard chunked, transferCodingCount(headers) == 1 else {
+                throw .malformed("unsupported Transfer-Encoding \(ByteText.quote(values("transfer-encoding").joined(separator: ", ")))")
+            }
+            return .chunked
         }
         if let length = try contentLength(headers) { return .contentLength(length) }
         return .untilClose
     }
+
+    /// False for the responses that never carry a body, whatever their fields say (RFC 9112 §6.3 ¶1-2).
+    public func hasBody(requestMethod: String) -> Bool {
+        if requestMethod == "HEAD" || (100...199).contains(status) || status == 204 || status == 304 { return false }
+        return !(requestMethod == "CONNECT" && (200...299).contains(status))
+    }
+}
+
+/// How many transfer codings the Transfer-Encoding fields list in all.
+func transferCodingCount(_ headers: [HTTPHeader]) -> Int {
+    var count = 0
+    for h in headers where h.hasName("transfer-encoding") { forEachListElement(h.value) { _ in count += 1 } }
+    return count
 }
 
 /// nil without Transfer-Encoding; true when the codings (across all fields, case-insensitive) end in exactly

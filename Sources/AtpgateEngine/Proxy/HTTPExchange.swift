@@ -5,28 +5,30 @@ import AtpgateHTTP
 ///
 /// The request goes out in origin form with hop-by-hop headers removed, `Via` added and
 /// `Connection: close` (one upstream connection per request); its body streams by its framing.
-/// The response head must start within `timeouts.response` (else 504); it is rewritten the same
-/// way and its body streams by the response's framing. The client connection stays open for the
-/// next request only when both messages ended cleanly and the response was not close-delimited.
+/// The upstream's answer is read by `UpstreamResponseReader`: interim (1xx) responses in a loop, at
+/// most `UpstreamResponseReader.defaultMaxInterim` of them, forwarded to HTTP/1.1 clients only;
+/// `timeouts.response` runs from the request until the *final* response head (else 504), then
+/// `timeouts.idle` guards the body. The final head is rewritten so that its framing fields say exactly
+/// how the body is relayed (`ResponsePlan`). The client connection stays open for the next request
+/// only when both messages ended cleanly and the response was not close-delimited.
 final class HTTPExchange: @unchecked Sendable {
     enum Outcome {
-        /// Nothing was sent to the client yet: the connection answers with an error status.
-        case failedBeforeResponse(ProxyFailure, bytesUp: UInt64)
-        /// A response (complete or cut short) went to the client.
-        case ended(status: Int, bytesUp: UInt64, bytesDown: UInt64, error: String?, keepAlive: Bool, leftover: [UInt8])
+        /// No final response went to the client yet: the connection answers with an error status.
+        /// `unsentToClient` is the rest of an interim head that was being written: it goes out first.
+        case failedBeforeResponse(ProxyFailure, bytesUp: UInt64, unsentToClient: [UInt8])
+        /// A final response (complete or cut short) went to the client.
+        case ended(status: Int, bytesUp: UInt64, bytesDown: UInt64, error: EndReason?, keepAlive: Bool, leftover: [UInt8])
     }
 
     private let client: SocketChannel
     private let upstream: SocketChannel
     private let loop: IOLoop
     private let deadline: Deadline
-    private let head: HTTPRequestHead
     private let upstreamHead: [UInt8]
     private let requestFraming: Pump.Framing
     private let timeouts: Timeouts
     private let statistics: ProxyStatistics
-    private var responseScanner: HeadScanner
-    private var responseBuffer: [UInt8] = []
+    private var reader: UpstreamResponseReader
 
     private var requestPump: Pump?
     private var responsePump: Pump?
@@ -34,8 +36,9 @@ final class HTTPExchange: @unchecked Sendable {
     private var clientLeftover: [UInt8] = []
     private var status = 0
     private var closeAfter = false
-    private var responseStarted = false
-    private var waitingForInterim = false
+    /// Interim heads for the client that the socket has not taken yet; while any wait, the upstream is
+    /// not read (back-pressure).
+    private var interimOut: [UInt8] = []
     private var finished = false
     private var onDone: ((Outcome) -> Void)?
 
@@ -47,11 +50,11 @@ final class HTTPExchange: @unchecked Sendable {
         self.upstream = upstream
         self.loop = loop
         self.deadline = deadline
-        self.head = head
         self.requestFraming = framing
         self.timeouts = timeouts
         self.upstreamHead = HeadRewriter.upstreamRequest(head, host: host, port: port, path: path)
-        self.responseScanner = HeadScanner(limit: headLimit)
+        self.reader = UpstreamResponseReader(requestMethod: head.method, clientVersion: head.version,
+                                             clientKeepAlive: head.keepAlive, headLimit: headLimit)
     }
 
     func start(leftover: [UInt8], onDone: @escaping (Outcome) -> Void) {
@@ -59,9 +62,10 @@ final class HTTPExchange: @unchecked Sendable {
         let pump = Pump(from: client, to: upstream, loop: loop, framing: requestFraming, statistics: statistics)
         requestPump = pump
         pump.onEnd = { [self] end in requestEnded(end) }
+        // Runs until the final response head, whatever interim responses arrive meanwhile.
         deadline.arm(after: timeouts.response) { [self] in
-            guard !responseStarted else { return }
-            end(.failedBeforeResponse(.responseTimeout(seconds: timeouts.response), bytesUp: requestPump?.bytes ?? 0))
+            guard responsePump == nil else { return }
+            failBeforeResponse(.responseTimeout(seconds: timeouts.response))
         }
         upstream.setReadHandler { [self] in readResponseHead() }
         pump.start(prime: upstreamHead, initial: leftover)
@@ -91,146 +95,150 @@ final class HTTPExchange: @unchecked Sendable {
         case .sourceClosed:
             requestDone = true
             checkDone()
-        case .failed(.source, let message):
+        case .failed(.source, let failure):
             // The client broke off or sent a body that does not match its framing.
-            if responseStarted {
-                finish(error: "client-failed", keepAlive: false)
+            if responsePump != nil {
+                finish(error: .broke(.client, reset: failure.isReset), keepAlive: false)
             } else {
-                self.end(.failedBeforeResponse(.badRequest("request body: \(message)"), bytesUp: bytesUp))
+                failBeforeResponse(.badRequest("request body: \(failure)"))
             }
-        case .failed(.sink, let message):
-            if responseStarted {
-                finish(error: "upstream-failed", keepAlive: false)
+        case .failed(.sink, let failure):
+            if responsePump != nil {
+                finish(error: .broke(.upstream, reset: failure.isReset), keepAlive: false)
             } else {
-                self.end(.failedBeforeResponse(.upstreamFailed("upstream failed while receiving the request: \(message)"),
-                                               bytesUp: bytesUp))
+                failBeforeResponse(.upstreamFailed("upstream failed while receiving the request: \(failure)"))
             }
         }
     }
 
     // MARK: Response head
 
-    /// Reads until the socket would block or the head is complete (handlers must drain: see Pump.readable).
+    /// Reads until the socket would block, the final head is complete, or interim heads wait for the
+    /// client (handlers must drain: see Pump.readable). Iterative: no input makes it recurse.
     private func readResponseHead() {
-        while !finished && responsePump == nil && !waitingForInterim {
+        while !finished && responsePump == nil && interimOut.isEmpty {
             let count: Int
             do {
                 guard let n = try upstream.socket.read(into: loop.scratch) else { return }
                 count = n
             } catch {
-                end(.failedBeforeResponse(.upstreamFailed("upstream failed before responding: \(error)"), bytesUp: bytesUp))
+                failBeforeResponse(.upstreamFailed("upstream failed before responding: \(error)"))
                 return
             }
             if count == 0 {
-                end(.failedBeforeResponse(.upstreamFailed("upstream closed the connection without responding"), bytesUp: bytesUp))
+                failBeforeResponse(.upstreamFailed("upstream closed the connection without responding"))
                 return
             }
-            responseBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]))
-            processResponseBuffer()
+            reader.append(UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]))
+            processResponseBytes()
         }
     }
 
-    private func processResponseBuffer() {
-        let headLength: Int?
-        do {
-            headLength = try responseBuffer.withUnsafeBytes { bytes throws(HTTPHeadError) in try responseScanner.scan(bytes) }
-        } catch {
-            end(.failedBeforeResponse(.upstreamFailed("upstream response head too large"), bytesUp: bytesUp))
-            return
-        }
-        guard let headLength else { return }
-        let parsed = responseBuffer.withUnsafeBytes { bytes in
-            Result { () throws(HTTPHeadError) in
-                try HTTPResponseHead.parse(UnsafeRawBufferPointer(rebasing: bytes[0..<headLength]))
+    /// Handles every complete head read so far: interim heads are queued for the client, the final one
+    /// starts the body relay.
+    private func processResponseBytes() {
+        while !finished {
+            let event: UpstreamResponseReader.Event
+            do {
+                event = try reader.next()
+            } catch {
+                failBeforeResponse(.upstreamFailed(error.message))
+                return
+            }
+            switch event {
+            case .needMore:
+                return
+            case .interim(_, let forward):
+                if let forward { sendInterim(forward) }
+            case .final(let plan, let body):
+                forwardFinal(plan, body: body)
+                return
             }
         }
-        let response: HTTPResponseHead
-        switch parsed {
-        case .success(let head):
-            response = head
-        case .failure(let error):
-            end(.failedBeforeResponse(.upstreamFailed("invalid upstream response: \(ProxyConnection.reason(error))"),
-                                      bytesUp: bytesUp))
-            return
+    }
+
+    /// Writes an interim head to the client now, or queues it and stops reading the upstream until the
+    /// client has taken it.
+    private func sendInterim(_ bytes: [UInt8]) {
+        if interimOut.isEmpty {
+            switch writeToClient(bytes) {
+            case .failure(let error):
+                finish(error: .broke(.client, reset: PumpFailure(error).isReset), keepAlive: false)
+                return
+            case .success(let written):
+                if written == bytes.count { return }
+                interimOut = Array(bytes[written...])
+            }
+        } else {
+            interimOut += bytes
         }
-        let rest = Array(responseBuffer[headLength...])
-        responseBuffer = []
         upstream.pauseReading()
-        if response.status == 101 {
-            end(.failedBeforeResponse(.upstreamFailed("upstream switched protocols although no upgrade was forwarded"),
-                                      bytesUp: bytesUp))
-            return
-        }
-        if (100...199).contains(response.status) {
-            forwardInterim(response, rest: rest)
-            return
-        }
-        forwardFinal(response, rest: rest)
+        client.awaitWritable { [self] in flushInterim() }
     }
 
-    /// 100 Continue and friends go to the client as they are; then the real response follows.
-    private func forwardInterim(_ response: HTTPResponseHead, rest: [UInt8]) {
-        responseStarted = true
-        waitingForInterim = true
-        let bytes = HeadRewriter.clientResponse(response, close: false, clientVersion: head.version)
-        let pump = Pump(from: upstream, to: client, loop: loop, framing: .length(0), statistics: statistics)
-        pump.onEnd = { [self] end in
-            guard case .complete = end else {
-                finish(error: "client-failed", keepAlive: false)
-                return
+    private func flushInterim() {
+        guard !finished else { return }
+        switch writeToClient(interimOut) {
+        case .failure(let error):
+            finish(error: .broke(.client, reset: PumpFailure(error).isReset), keepAlive: false)
+            return
+        case .success(let written):
+            interimOut.removeFirst(written)
+        }
+        guard interimOut.isEmpty else { return }
+        client.stopAwaitingWritable()
+        upstream.resumeReading()
+        processResponseBytes()
+        readResponseHead()
+    }
+
+    /// Writes as much of `bytes` as the client takes now: how many it took, or the socket's error.
+    private func writeToClient(_ bytes: [UInt8]) -> Result<Int, SocketError> {
+        var offset = 0
+        while offset < bytes.count {
+            let step = bytes.withUnsafeBytes { raw in
+                Result { () throws(SocketError) in try client.socket.write(UnsafeRawBufferPointer(rebasing: raw[offset...])) }
             }
-            waitingForInterim = false
-            responseScanner = HeadScanner(limit: responseScanner.limit)
-            responseBuffer = rest
-            upstream.setReadHandler { [self] in readResponseHead() }
-            if !responseBuffer.isEmpty { processResponseBuffer() }
-            readResponseHead()
+            switch step {
+            case .success(let n?): offset += n
+            case .success(nil): return .success(offset)
+            case .failure(let error): return .failure(error)
+            }
         }
-        pump.start(prime: bytes)
+        return .success(offset)
     }
 
-    private func forwardFinal(_ response: HTTPResponseHead, rest: [UInt8]) {
-        var response = response
-        responseStarted = true
-        status = response.status
-        let framing: BodyFraming
-        do {
-            framing = try response.bodyFraming(requestMethod: head.method)
-        } catch {
-            end(.failedBeforeResponse(.upstreamFailed("invalid upstream response framing: \(ProxyConnection.reason(error))"),
-                                      bytesUp: bytesUp))
-            return
-        }
+    private func forwardFinal(_ plan: ResponsePlan, body: [UInt8]) {
+        status = plan.status
+        closeAfter = plan.closeAfter
         let pumpFraming: Pump.Framing
-        switch framing {
+        switch plan.relay {
         case .none: pumpFraming = .length(0)
-        case .contentLength(let length): pumpFraming = .length(length)
-        case .chunked where head.version.minor == 0:
-            // An HTTP/1.0 client cannot read chunked coding: send the data delimited by close.
-            pumpFraming = .dechunk
-            response.headers.removeAll { $0.hasName("Transfer-Encoding") }
-            closeAfter = true
+        case .length(let length): pumpFraming = .length(length)
         case .chunked: pumpFraming = .chunked
+        case .dechunk: pumpFraming = .dechunk
         case .untilClose: pumpFraming = .stream
         }
-        if case .untilClose = framing { closeAfter = true }
-        if !head.keepAlive { closeAfter = true }
-        let bytes = HeadRewriter.clientResponse(response, close: closeAfter, clientVersion: head.version)
+        // A still-unsent interim head goes out before the final one, through the pump's own buffer.
+        let prime = interimOut.isEmpty ? plan.head : interimOut + plan.head
+        interimOut = []
+        client.stopAwaitingWritable()
+        upstream.pauseReading()
         let pump = Pump(from: upstream, to: client, loop: loop, framing: pumpFraming, statistics: statistics)
         responsePump = pump
         pump.onEnd = { [self] end in responseEnded(end) }
         armIdle()
-        pump.start(prime: bytes, initial: rest)
+        pump.start(prime: prime, initial: body)
     }
 
     private func responseEnded(_ end: Pump.End) {
         switch end {
         case .complete, .sourceClosed:
             checkDone()
-        case .failed(.source, _):
-            finish(error: "upstream-failed", keepAlive: false)
-        case .failed(.sink, _):
-            finish(error: "client-failed", keepAlive: false)
+        case .failed(.source, let failure):
+            finish(error: .broke(.upstream, reset: failure.isReset), keepAlive: false)
+        case .failed(.sink, let failure):
+            finish(error: .broke(.client, reset: failure.isReset), keepAlive: false)
         }
     }
 
@@ -250,7 +258,7 @@ final class HTTPExchange: @unchecked Sendable {
             let last = max(requestPump?.lastActivity ?? 0, responsePump?.lastActivity ?? 0)
             let idleFor = Double(monotonicNanos() &- last) / 1e9
             if idleFor >= timeouts.idle {
-                finish(error: "idle-timeout", keepAlive: false)
+                finish(error: .idleTimeout, keepAlive: false)
             } else {
                 deadline.rearm(after: timeouts.idle - idleFor)
             }
@@ -259,7 +267,11 @@ final class HTTPExchange: @unchecked Sendable {
 
     // MARK: End
 
-    private func finish(error: String?, keepAlive: Bool) {
+    private func failBeforeResponse(_ failure: ProxyFailure) {
+        end(.failedBeforeResponse(failure, bytesUp: bytesUp, unsentToClient: interimOut))
+    }
+
+    private func finish(error: EndReason?, keepAlive: Bool) {
         end(.ended(status: status, bytesUp: bytesUp, bytesDown: bytesDown, error: error, keepAlive: keepAlive,
                    leftover: clientLeftover))
     }
@@ -269,6 +281,7 @@ final class HTTPExchange: @unchecked Sendable {
         finished = true
         requestPump?.stop()
         responsePump?.stop()
+        if !interimOut.isEmpty { client.stopAwaitingWritable() }
         deadline.disarm()
         let handler = onDone
         onDone = nil

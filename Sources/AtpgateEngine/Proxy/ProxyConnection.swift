@@ -63,10 +63,10 @@ final class ProxyConnection: @unchecked Sendable {
         loop.assertOnQueue()
         stopAccepting = true
         if force {
-            if case .tunnel(let tunnel) = phase { tunnel.close(reason: "shutdown") }
+            if case .tunnel(let tunnel) = phase { tunnel.close(reason: .shutdown) }
             if case .forwarding(let exchange) = phase {
                 exchange.abort()
-                finishRequest(status: record?.status ?? 0, error: "shutdown")
+                finishRequest(status: record?.status ?? 0, error: EndReason.shutdown.rawValue)
             }
             close()
         } else if case .readingHead = phase, buffer.isEmpty {
@@ -85,10 +85,10 @@ final class ProxyConnection: @unchecked Sendable {
         context.logger.notice("cutting \(clientAddress) -> \(established.request.host):\(established.request.port): \(decision.verdict == .deny ? decision.reason : "address \(established.upstream.ip) now denied")")
         switch phase {
         case .tunnel(let tunnel):
-            tunnel.close(reason: "policy-cut")
+            tunnel.close(reason: .policyCut)
         case .forwarding(let exchange):
             exchange.abort()
-            finishRequest(status: record?.status ?? 0, error: "policy-cut")
+            finishRequest(status: record?.status ?? 0, error: EndReason.policyCut.rawValue)
             close()
         default:
             break
@@ -97,6 +97,8 @@ final class ProxyConnection: @unchecked Sendable {
 
     // MARK: Reading the request head
 
+    /// Starts reading the next request head. The policy read here only sizes the head and its timer;
+    /// the request is decided under the policy in force once its head is complete (`processBuffered`).
     private func beginHead() {
         phase = .readingHead
         established = nil
@@ -106,8 +108,17 @@ final class ProxyConnection: @unchecked Sendable {
         record = nil
         deadline.arm(after: policy.timeouts.head) { [self] in headTimedOut() }
         client.setReadHandler { [self] in readHead() }
-        if !buffer.isEmpty { processBuffered() }
-        readHead()
+        if buffer.isEmpty {
+            readHead()
+        } else {
+            // A pipelined request behind the one just served: handle it on a fresh stack, so a client
+            // pipelining many requests cannot make the calls nest one level per request.
+            loop.queue.async { [self] in
+                guard case .readingHead = phase else { return }
+                processBuffered()
+                readHead()
+            }
+        }
     }
 
     /// Reads until the socket would block or a head is complete (handlers must drain: see Pump.readable).
@@ -149,6 +160,9 @@ final class ProxyConnection: @unchecked Sendable {
         guard let headLength else { return }
         client.pauseReading()
         deadline.disarm()
+        // One read of the store per decision: a connection opened (or a keep-alive request begun)
+        // before a reload is decided under the policy in force now, not the one it started with.
+        policy = context.policies.policy
         let leftover = Array(buffer[headLength...])
         let parsed = buffer.withUnsafeBytes { bytes in
             Result { () throws(HTTPHeadError) -> HTTPRequestHead in
@@ -269,6 +283,10 @@ final class ProxyConnection: @unchecked Sendable {
             fail(.dnsFailed(host.description, "no addresses"))
             return
         }
+        if let refusal = refusalAfterReload(host: host, request: request, addresses: addresses) {
+            fail(refusal)
+            return
+        }
         if case .denied(let address, let rule) = policy.vet(addresses, host: host) {
             fail(.addressDenied(rule: rule.text,
                                 message: AddressDenial.message(address: address, host: host, rule: rule)))
@@ -295,12 +313,36 @@ final class ProxyConnection: @unchecked Sendable {
             case .failure(.timeout):
                 fail(.connectTimeout("\(host):\(request.port)"))
             case .success(let connection):
+                if let refusal = refusalAfterReload(host: host, request: request, addresses: [connection.address.ip]) {
+                    connection.channel.close()
+                    fail(refusal)
+                    return
+                }
                 record?.upstream = connection.address.description
                 established = (DecisionRequest(client: clientAddress.ip, host: host, port: request.port, kind: request.kind),
                                connection.address)
                 connected(connection.channel, request: request, head: head, leftover: leftover)
             }
         }
+    }
+
+    /// A reload with `on_reload: cut-denied` that landed while this request was being resolved or
+    /// dialled (`cut` only reaches established connections): the request is decided and vetted again
+    /// under the new policy, before dialling and again once connected, so a request the new policy
+    /// denies never reaches the upstream. nil when it may go on.
+    private func refusalAfterReload(host: Host, request: ForwardRequest, addresses: [IPAddress]) -> ProxyFailure? {
+        let current = context.policies.policy
+        guard current !== policy, current.onReload == .cutDenied else { return nil }
+        let decision = current.decide(DecisionRequest(client: clientAddress.ip, host: host, port: request.port,
+                                                      kind: request.kind))
+        if decision.verdict == .deny {
+            record?.rule = decision.rule.text
+            return .denied(rule: decision.rule.text, reason: decision.reason)
+        }
+        if case .denied(let denied, let rule) = current.vet(addresses, host: host) {
+            return .addressDenied(rule: rule.text, message: AddressDenial.message(address: denied, host: host, rule: rule))
+        }
+        return nil
     }
 
     // MARK: Relaying
@@ -312,11 +354,11 @@ final class ProxyConnection: @unchecked Sendable {
                                 idleTimeout: policy.timeouts.idle, statistics: context.statistics)
             phase = .tunnel(tunnel)
             record?.status = 200
-            tunnel.start(reply: Self.connectionEstablished, pipelined: leftover) { [self] error in
+            tunnel.start(reply: Self.connectionEstablished, pipelined: leftover) { [self] reason in
                 record?.bytesUp = tunnel.bytesUp
                 record?.bytesDown = tunnel.bytesDown
                 upstream.close()
-                finishRequest(status: 200, error: error.map(Self.tunnelErrorToken))
+                finishRequest(status: 200, error: reason?.rawValue)
                 close()
             }
         case .http(let path):
@@ -335,13 +377,13 @@ final class ProxyConnection: @unchecked Sendable {
 
     private func exchangeEnded(_ outcome: HTTPExchange.Outcome) {
         switch outcome {
-        case .failedBeforeResponse(let failure, let bytesUp):
+        case .failedBeforeResponse(let failure, let bytesUp, let unsent):
             record?.bytesUp = bytesUp
-            fail(failure)
+            fail(failure, after: unsent)
         case .ended(let status, let bytesUp, let bytesDown, let error, let keepAlive, let leftover):
             record?.bytesUp = bytesUp
             record?.bytesDown = bytesDown
-            finishRequest(status: status, error: error)
+            finishRequest(status: status, error: error?.rawValue)
             if keepAlive && !stopAccepting {
                 buffer = leftover
                 beginHead()
@@ -353,14 +395,11 @@ final class ProxyConnection: @unchecked Sendable {
 
     static let connectionEstablished = Array("HTTP/1.1 200 Connection established\r\n\r\n".utf8)
 
-    static func tunnelErrorToken(_ message: String) -> String {
-        ["idle-timeout", "shutdown", "policy-cut"].contains(message) ? message : "upstream-reset"
-    }
-
     // MARK: Errors and closing
 
     /// Answers an error, logs it, and closes the connection (lingering so the client reads the answer).
-    private func fail(_ failure: ProxyFailure, method: String? = nil, target: String? = nil) {
+    /// `after`: bytes owed to the client before the answer (the rest of an interim head).
+    private func fail(_ failure: ProxyFailure, method: String? = nil, target: String? = nil, after prefix: [UInt8] = []) {
         if record == nil {
             record = AccessRecord(ts: wallClockNow(), client: clientAddress.description, method: method ?? "-",
                                   target: target ?? "-", decision: "error", rule: nil, upstream: nil, status: 0,
@@ -372,7 +411,7 @@ final class ProxyConnection: @unchecked Sendable {
         dial = nil
         finishRequest(status: failure.status, error: failure.token)
         let response = ErrorResponse.bytes(status: failure.status, token: failure.token, message: failure.message)
-        lingerClose(after: response)
+        lingerClose(after: prefix.isEmpty ? response : prefix + response)
     }
 
     private func finishRequest(status: Int, error: String?) {

@@ -23,7 +23,7 @@ final class Pump: @unchecked Sendable {
     enum End {
         case sourceClosed                    // stream framing: the source sent end of stream, all bytes delivered
         case complete(leftover: [UInt8])     // framed message delivered
-        case failed(Side, String)            // read/write error, reset, or a truncated/invalid body (source)
+        case failed(Side, PumpFailure)       // read/write error, reset, or a truncated/invalid body (source)
     }
 
     let source: SocketChannel
@@ -147,7 +147,7 @@ final class Pump: @unchecked Sendable {
             }
             count = n
         } catch {
-            finish(.failed(.source, error.description))
+            finish(.failed(.source, PumpFailure(error)))
             return false
         }
         if count == 0 {
@@ -177,7 +177,7 @@ final class Pump: @unchecked Sendable {
             do {
                 messageBytes = try chunked.consume(bytes)
             } catch {
-                finish(.failed(.source, "invalid chunked body: \(error)"))
+                finish(.failed(.source, PumpFailure("invalid chunked body: \(error)")))
                 return
             }
             if chunked.isComplete { messageComplete = true }
@@ -189,7 +189,7 @@ final class Pump: @unchecked Sendable {
                     self.deliver(data)
                 }
             } catch {
-                finish(.failed(.source, "invalid chunked body: \(error)"))
+                finish(.failed(.source, PumpFailure("invalid chunked body: \(error)")))
                 return
             }
             if chunked.isComplete { messageComplete = true }
@@ -214,7 +214,7 @@ final class Pump: @unchecked Sendable {
         do {
             moved = try SplicePipe.splice(from: source.socket.fd, to: pipe.writeEnd, count: pipe.capacity - pipeBytes)
         } catch {
-            finish(.failed(.source, error.description))
+            finish(.failed(.source, PumpFailure(error)))
             return false
         }
         guard let n = moved else { return false }
@@ -229,7 +229,7 @@ final class Pump: @unchecked Sendable {
         do {
             try drainPipe()
         } catch {
-            finish(.failed(.sink, error.description))
+            finish(.failed(.sink, PumpFailure(error)))
             return false
         }
         return afterProgress()
@@ -247,7 +247,7 @@ final class Pump: @unchecked Sendable {
             if halfCloseOnEnd { sink.socket.shutdownWrite() }
             finish(.sourceClosed)
         case .length, .chunked, .dechunk:
-            finish(.failed(.source, "the peer closed before the end of the body"))
+            finish(.failed(.source, PumpFailure("the peer closed before the end of the body")))
         }
     }
 
@@ -264,7 +264,7 @@ final class Pump: @unchecked Sendable {
                     offset += n
                 }
             } catch {
-                finish(.failed(.sink, error.description))
+                finish(.failed(.sink, PumpFailure(error)))
                 return
             }
         }
@@ -322,7 +322,7 @@ final class Pump: @unchecked Sendable {
             }
             try drainPipe()
         } catch {
-            finish(.failed(.sink, error.description))
+            finish(.failed(.sink, PumpFailure(error)))
             return
         }
         guard pendingCount == 0 else { return }

@@ -12,7 +12,7 @@ final class Tunnel: @unchecked Sendable {
     private let deadline: Deadline
     private var directionsDone = 0
     private var ended = false
-    private var onClose: ((_ error: String?) -> Void)?
+    private var onClose: ((_ reason: EndReason?) -> Void)?
 
     init(client: SocketChannel, upstream: SocketChannel, loop: IOLoop, deadline: Deadline, idleTimeout: Double,
          statistics: ProxyStatistics) {
@@ -26,10 +26,11 @@ final class Tunnel: @unchecked Sendable {
 
     /// Starts relaying: `reply` (the 200) goes to the client first, `pipelined` (bytes the client
     /// sent right behind the CONNECT head, e.g. a TLS ClientHello) to the upstream.
-    func start(reply: [UInt8], pipelined: [UInt8], onClose: @escaping (_ error: String?) -> Void) {
+    func start(reply: [UInt8], pipelined: [UInt8], onClose: @escaping (_ reason: EndReason?) -> Void) {
         self.onClose = onClose
-        up.onEnd = { [self] end in directionEnded(end) }
-        down.onEnd = { [self] end in directionEnded(end) }
+        // up moves client -> upstream, down moves upstream -> client: a pump's side names the peer.
+        up.onEnd = { [self] end in directionEnded(end, source: .client, sink: .upstream) }
+        down.onEnd = { [self] end in directionEnded(end, source: .upstream, sink: .client) }
         armIdle()
         down.start(prime: reply)
         if !ended { up.start(initial: pipelined) }
@@ -39,20 +40,20 @@ final class Tunnel: @unchecked Sendable {
     var bytesDown: UInt64 { down.bytes }
 
     /// Ends the tunnel now (shutdown, policy cut). `reason` is logged as the error.
-    func close(reason: String?) {
+    func close(reason: EndReason) {
         end(error: reason)
     }
 
-    private func directionEnded(_ end: Pump.End) {
+    private func directionEnded(_ end: Pump.End, source: Peer, sink: Peer) {
         switch end {
         case .sourceClosed, .complete:
             directionsDone += 1
             if directionsDone == 2 { self.end(error: nil) }
-        case .failed(_, let message):
+        case .failed(let side, let failure):
             // A reset on one side: reset the other too rather than pretend an orderly end.
             upstream.socket.setLingerZero()
             client.socket.setLingerZero()
-            self.end(error: message)
+            self.end(error: .broke(side == .source ? source : sink, reset: failure.isReset))
         }
     }
 
@@ -62,14 +63,14 @@ final class Tunnel: @unchecked Sendable {
             let last = max(up.lastActivity, down.lastActivity)
             let idleFor = Double(monotonicNanos() &- last) / 1e9
             if idleFor >= idleTimeout {
-                end(error: "idle-timeout")
+                end(error: .idleTimeout)
             } else {
                 deadline.rearm(after: idleTimeout - idleFor)
             }
         }
     }
 
-    private func end(error: String?) {
+    private func end(error: EndReason?) {
         guard !ended else { return }
         ended = true
         up.stop()

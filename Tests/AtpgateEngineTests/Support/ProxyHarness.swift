@@ -39,7 +39,7 @@ final class ProxyHarness: @unchecked Sendable {
         try self.init(loaded: try PolicyLoader.load(path: policyFile), resolver: resolver, listen: "127.0.0.1:0")
     }
 
-    init(loaded policy: Policy, resolver: StubResolver, listen: String) throws {
+    init(loaded policy: Policy, resolver: any Resolver, listen: String) throws {
         let box = records
         server = ProxyServer(policy: policy,
                              options: .init(loops: 2, listen: [ListenAddress(listen)!], resolver: resolver,
