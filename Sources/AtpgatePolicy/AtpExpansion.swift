@@ -9,10 +9,12 @@ struct AtpExpansion {
     static let placeholder = "{instance}"
     static let allLocations = "all"
 
-    /// Allow rules to append after the policy's own, in this order: sensor, console,
-    /// location hosts, CRL rules.
+    /// Allow rules to append after the policy's own, in this order: classic sensor host,
+    /// console, location hosts, modern sensor hosts, CRL rules.
     var rules: [(RuleParser.Parsed, RuleReference)] = []
-    /// The sensor host and the location hosts: the hosts a pin applies to.
+    /// The classic sensor host and the location hosts: the hosts a pin applies to. Never the
+    /// modern hosts: Defender for Endpoint's domain is outside the AzureAdvancedThreatProtection
+    /// service tag, so pinning them to it would refuse every v3.x sensor connection.
     var sensorHosts: Set<String> = []
     let catalogPath: String
     var serviceTagsPath: String? = nil
@@ -37,16 +39,33 @@ extension PolicyBuilder {
             throw nodes.error(block.cloudNode ?? block.keyNode,
                               "cloud \(block.cloud) is not in catalog \(catalogName) (it has: \(catalog.clouds.map(\.name).joined(separator: ", ")))")
         }
-        let sensor = try instanceHost(cloud.sensor, block, "sensor")
-        expansion.rules.append((.host(sensor), reference(cloud.sensorLine, block.keyNode)))
-        expansion.sensorHosts.insert(sensor)
+        if block.includesClassic {
+            let sensor = try instanceHost(cloud.sensor, block, "sensor")
+            expansion.rules.append((.host(sensor), reference(cloud.sensorLine, block.keyNode)))
+            expansion.sensorHosts.insert(sensor)
+        }
+        // The console is the customer's portal host, not a sensor's: it follows atp.console
+        // whichever generations are selected.
         if block.console, let console = cloud.console, let line = cloud.consoleLine {
+            guard block.instanceNode != nil else {
+                throw nodes.error(block.consoleNode ?? block.node,
+                                  "the console host \(HostText.quoted(console)) needs atp.instance (set it, or atp.console: false)")
+            }
             expansion.rules.append((.host(try instanceHost(console, block, "console")), reference(line, block.keyNode)))
         }
         for (location, via) in try selectedLocations(block, in: catalog, cloud: cloud.name) {
             for (host, line) in zip(location.hosts, location.hostLines) {
                 expansion.rules.append((.host(host), reference(line, via)))
                 expansion.sensorHosts.insert(host)
+            }
+        }
+        if let via = block.modernEntry {
+            guard !cloud.modern.isEmpty else {
+                throw nodes.error(via, "cloud \(cloud.name) has no modern sensor hosts in catalog \(catalogName) "
+                                     + "(add clouds.\(cloud.name).modern there)")
+            }
+            for (pattern, line) in zip(cloud.modernPatterns, cloud.modernLines) {
+                expansion.rules.append((RuleParser.Parsed(host: pattern, ports: .single(443), path: nil), reference(line, via)))
             }
         }
         if block.crl {

@@ -2,12 +2,12 @@ import AtpgateNet
 import Yams
 
 /// Walks the catalog's YAML tree. Same strictness as the policy: unknown keys, bad host
-/// names, duplicate or reserved location names and locations of an undeclared cloud are
-/// errors at the offending node, because a catalog typo silently widens or narrows
+/// names (and over-wide modern wildcards), duplicate or reserved location names and
+/// locations of an undeclared cloud are errors at the offending node, because a catalog typo silently widens or narrows
 /// every policy that uses it.
 struct CatalogReader {
     static let rootKeys = ["version", "clouds", "locations", "crl"]
-    static let cloudKeys = ["sensor", "console"]
+    static let cloudKeys = ["sensor", "console", "modern"]
     static let locationKeys = ["name", "cloud", "hosts"]
     /// A label that fits every template check; real instances are checked again on expansion.
     static let sampleInstance = "instance"
@@ -49,18 +49,49 @@ struct CatalogReader {
             }
             var sensor: (String, Int)? = nil
             var console: (String, Int)? = nil
+            var modern: [(String, HostPattern, Int)] = []
             for (key, fieldKey, field) in try nodes.mapping(value, "clouds.\(name)") {
                 switch key {
                 case "sensor": sensor = (try template(field, "clouds.\(name).sensor"), field.mark?.line ?? 0)
                 case "console": console = (try template(field, "clouds.\(name).console"), field.mark?.line ?? 0)
+                case "modern": modern = try modernHosts(field, "clouds.\(name).modern")
                 default: throw nodes.unknownKey(key, fieldKey, in: "clouds.\(name)", known: CatalogReader.cloudKeys)
                 }
             }
             guard let sensor else { throw nodes.error(value, "clouds.\(name) needs 'sensor'") }
             clouds.append(ServiceLocationCatalog.Cloud(name: name, sensor: sensor.0, console: console?.0,
-                                                       line: keyNode.mark?.line ?? 0, sensorLine: sensor.1,
-                                                       consoleLine: console?.1))
+                                                       modern: modern.map(\.0), line: keyNode.mark?.line ?? 0,
+                                                       sensorLine: sensor.1, consoleLine: console?.1,
+                                                       modernPatterns: modern.map(\.1), modernLines: modern.map(\.2)))
         }
+    }
+
+    /// The modern sensor hosts of a cloud: exact names or "*.suffix" (one or more labels below
+    /// the suffix, never the suffix itself), each allowed at port 443. They are the same for
+    /// every instance, so "{instance}" is refused, and a wildcard needs at least two labels
+    /// after "*." so a slip cannot open a whole top-level domain.
+    private func modernHosts(_ node: Node, _ what: String) throws(PolicyError) -> [(String, HostPattern, Int)] {
+        var result: [(String, HostPattern, Int)] = []
+        for (written, item) in try nodes.strings(node, what) {
+            let text = written.lowercased()
+            guard !text.contains(AtpExpansion.placeholder) else {
+                throw nodes.error(item, "\(what) must not use {instance}: modern sensor hosts are the same for every instance")
+            }
+            let isWildcard = text.hasPrefix("*.")
+            guard case .name(let name) = try hostName(isWildcard ? String(text.dropFirst(2)) : text, item, what) else {
+                throw nodes.error(item, "\(what) entry \(HostText.quoted(written)) must be a name or *.name, not an address")
+            }
+            if isWildcard && !name.contains(".") {
+                throw nodes.error(item, "\(what) entry \(HostText.quoted(written)) is too wide (a wildcard needs at least two labels after '*.')")
+            }
+            let shown = isWildcard ? "*." + name : name
+            guard !result.contains(where: { $0.0 == shown }) else {
+                throw nodes.error(item, "duplicate \(HostText.quoted(shown)) in \(what)")
+            }
+            result.append((shown, isWildcard ? .suffix(name) : .exact(name), item.mark?.line ?? 0))
+        }
+        guard !result.isEmpty else { throw nodes.error(node, "\(what) needs at least one host (or leave the key out)") }
+        return result
     }
 
     /// A host template: a name once "{instance}" is filled in. Kept as written (lower-cased)

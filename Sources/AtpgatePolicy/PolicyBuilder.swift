@@ -126,7 +126,9 @@ struct PolicyBuilder {
         var result: [Rule] = []
         for (written, item) in try nodes.strings(node, verdict.rawValue) {
             var text = written
-            if let atp, text.contains(AtpExpansion.placeholder) {
+            // Without atp.instance (allowed when only modern sensors are selected) "{instance}" stays as
+            // written, and the rule parser reports it.
+            if let atp, atp.instanceNode != nil, text.contains(AtpExpansion.placeholder) {
                 text = text.replacing(AtpExpansion.placeholder, with: atp.instance)
             }
             let parsed: RuleParser.Parsed

@@ -1,6 +1,6 @@
 /// The ATP service-location catalog (`policies/atp-service-locations.yaml`): per cloud, the
-/// instance host templates; per location, the sensor API hosts; and the certificate
-/// revocation rules. Operators edit it when Microsoft publishes new endpoints, so it is
+/// instance host templates of classic (v2.x) sensors and the hosts of modern (v3.x) ones; per
+/// location, the classic sensor API hosts; and the certificate revocation rules. Operators edit it when Microsoft publishes new endpoints, so it is
 /// validated as strictly as a policy and every error carries the catalog's position.
 public struct ServiceLocationCatalog: Sendable {
     public static let defaultFileName = "atp-service-locations.yaml"
@@ -12,10 +12,16 @@ public struct ServiceLocationCatalog: Sendable {
         public let sensor: String
         /// Absent for clouds without a console reachable from sensors (the US Government clouds).
         public let console: String?
+        /// The modern (v3.x) sensor hosts as written, normalised: exact names or "*.suffix",
+        /// each allowed at port 443. Empty when the catalog gives the cloud none.
+        public let modern: [String]
         /// Line of the cloud's key in the catalog.
         public let line: Int
         let sensorLine: Int
         let consoleLine: Int?
+        /// Parallel to `modern`: what each entry matches, and its line (the rule's reference).
+        let modernPatterns: [HostPattern]
+        let modernLines: [Int]
     }
 
     /// One service location: the sensor API hosts (all port 443) of one region in one cloud.
@@ -77,13 +83,14 @@ public struct ServiceLocationCatalog: Sendable {
         locations.filter { $0.cloud == cloud }
     }
 
-    /// Human-readable lines for `atpgate locations`: per cloud its instance hosts, then one
-    /// line per location with its hosts; the CRL rules last.
+    /// Human-readable lines for `atpgate locations`: per cloud its instance hosts and modern
+    /// sensor hosts, then one line per location with its hosts; the CRL rules last.
     public var listing: [String] {
         var lines: [String] = []
         for cloud in clouds {
             var hosts = "sensor \(cloud.sensor)"
             if let console = cloud.console { hosts += ", console \(console)" }
+            if !cloud.modern.isEmpty { hosts += ", modern \(cloud.modern.joined(separator: ", "))" }
             lines.append("\(cloud.name): \(hosts)")
             lines += locations(in: cloud.name).map { "\(cloud.name) / \($0.name): \($0.hosts.joined(separator: ", "))" }
         }

@@ -52,6 +52,31 @@ enum AtpFixture {
 
         """
 
+    /// A catalog whose clouds also list modern (v3.x) sensor hosts, one spelling of the list
+    /// per cloud; line numbers matter as above.
+    static let modernCatalog = """
+        version: 1
+        clouds:
+          commercial:
+            sensor: "{instance}sensorapi.atp.azure.com"
+            console: "{instance}.atp.azure.com"
+            modern: "*.endpoint.security.microsoft.com"
+          gcc:
+            sensor: "{instance}sensorapi.gcc.atp.azure.com"
+            modern: ["*.endpoint.security.microsoft.us"]
+          gcc-high:
+            sensor: "{instance}sensorapi.atp.azure.us"
+            modern:
+              - "*.endpoint.security.microsoft.us"
+        locations:
+          - {name: Europe, cloud: commercial, hosts: [eu1.atp.azure.com]}
+          - {name: US GCC, cloud: gcc, hosts: [gcc1.gcc.atp.azure.com]}
+          - {name: US GCC High, cloud: gcc-high, hosts: [high1.atp.azure.us]}
+        crl:
+          - "crl.microsoft.com:80"
+
+        """
+
     /// Microsoft's ServiceTags_Public shape, with the extra fields the real file has.
     static let serviceTags = """
         {"changeNumber": 7, "cloud": "Public", "values": [

@@ -23,6 +23,25 @@ struct CatalogTests {
         #expect(c.cloud(named: "gcc")?.console == nil)
         #expect(c.cloud(named: "dod") == nil)
         #expect(c.crl == ["crl.microsoft.com:80", "http://www.microsoft.com/pkiops/*"])
+        #expect(c.clouds.map(\.modern) == [[], [], []])
+    }
+
+    @Test func readsModernHostsInEverySpelling() throws {
+        let c = try ServiceLocationCatalog.parse(yaml: AtpFixture.modernCatalog, file: "atp-service-locations.yaml")
+        #expect(c.clouds.map(\.modern) == [["*.endpoint.security.microsoft.com"], ["*.endpoint.security.microsoft.us"],
+                                           ["*.endpoint.security.microsoft.us"]])
+        #expect(c.listing.first == "commercial: sensor {instance}sensorapi.atp.azure.com, console {instance}.atp.azure.com, "
+                                   + "modern *.endpoint.security.microsoft.com")
+        #expect(c.listing.contains("gcc: sensor {instance}sensorapi.gcc.atp.azure.com, modern *.endpoint.security.microsoft.us"))
+        let mixed = try ServiceLocationCatalog.parse(yaml: """
+            version: 1
+            clouds:
+              gcc:
+                sensor: a.com
+                modern: ["*.Endpoint.Example.COM.", GW.example.com]
+            """, file: "c.yaml")
+        #expect(mixed.clouds.first?.modern == ["*.endpoint.example.com", "gw.example.com"])
+        #expect(mixed.listing.first == "gcc: sensor a.com, modern *.endpoint.example.com, gw.example.com")
     }
 
     @Test func listing() {
@@ -82,6 +101,23 @@ struct CatalogTests {
         Case("version: 1\nclouds:\n  gcc: {sensor: \"a.com:443\"}\n", 3, 17, "bad host name in clouds.gcc.sensor"),
         Case("version: 1\nclouds:\n  gcc: {sensor: 10.0.0.1}\n", 3, 17, "clouds.gcc.sensor must be a host name, not an address"),
         Case("version: 1\nclouds:\n  gcc: {sensor: a.com, console: \"{instance}..a.com\"}\n", 3, 33, "bad host name in clouds.gcc.console"),
+        Case("version: 1\nclouds:\n  gcc: {sensor: a.com, modren: \"*.b.com\"}\n", 3, 24,
+             "unknown key 'modren' in clouds.gcc (did you mean 'modern'?)"),
+        Case("version: 1\nclouds:\n  gcc: {sensor: a.com, modern: \"*.com\"}\n", 3, 32,
+             "clouds.gcc.modern entry '*.com' is too wide (a wildcard needs at least two labels after '*.')"),
+        Case("version: 1\nclouds:\n  gcc: {sensor: a.com, modern: \"*.{instance}.b.com\"}\n", 3, 32,
+             "clouds.gcc.modern must not use {instance}"),
+        Case("version: 1\nclouds:\n  gcc: {sensor: a.com, modern: \"*.10.0.0.1\"}\n", 3, 32,
+             "clouds.gcc.modern entry '*.10.0.0.1' must be a name or *.name, not an address"),
+        Case("version: 1\nclouds:\n  gcc: {sensor: a.com, modern: \"10.0.0.1\"}\n", 3, 32, "not an address"),
+        Case("version: 1\nclouds:\n  gcc: {sensor: a.com, modern: \"*.b.com:443\"}\n", 3, 32, "bad host name in clouds.gcc.modern"),
+        Case("version: 1\nclouds:\n  gcc: {sensor: a.com, modern: \"*.*.b.com\"}\n", 3, 32, "bad host name in clouds.gcc.modern"),
+        Case("version: 1\nclouds:\n  gcc: {sensor: a.com, modern: \"*\"}\n", 3, 32, "bad host name in clouds.gcc.modern"),
+        Case("version: 1\nclouds:\n  gcc: {sensor: a.com, modern: \"https://b.com\"}\n", 3, 32, "bad host name in clouds.gcc.modern"),
+        Case("version: 1\nclouds:\n  gcc: {sensor: a.com, modern: [\"*.b.com\", \"*.B.com.\"]}\n", 3, 44,
+             "duplicate '*.b.com' in clouds.gcc.modern"),
+        Case("version: 1\nclouds:\n  gcc: {sensor: a.com, modern: []}\n", 3, 32, "clouds.gcc.modern needs at least one host"),
+        Case("version: 1\nclouds:\n  gcc: {sensor: a.com, modern: ~}\n", 3, 32, "clouds.gcc.modern must be a string or a list"),
         Case(clouds + "locations: {name: x}\n", 3, 12, "locations must be a list"),
         Case(clouds + "locations: [x]\n", 3, 13, "each entry of locations must be a mapping"),
         Case(clouds + "locations:\n  - {name: X, cloud: gcc, host: [a.com]}\n", 4, 27, "unknown key 'host' in locations (did you mean 'hosts'?)"),

@@ -92,6 +92,34 @@ struct PinningTests {
         #expect(policy.summary.contains("pin contoso-corpsensorapi.atp.azure.com to 1 prefix (pin:AzureCloud (ServiceTags_Public.json))"))
     }
 
+    /// The modern (v3.x) hosts are Defender for Endpoint's, outside the service tag: a pin never
+    /// applies to them, neither to an exact modern name nor to a name under a modern wildcard,
+    /// while the classic hosts of the same policy stay pinned.
+    @Test func modernHostsAreNeverPinned() throws {
+        let catalog = AtpFixture.catalog.replacingOccurrences(
+            of: "  gcc: {sensor:",
+            with: "    modern: [gw.endpoint.security.microsoft.com, \"*.endpoint.security.microsoft.com\"]\n  gcc: {sensor:")
+        let policy = try AtpFixture.policy("""
+            version: 1
+            atp:
+              instance: contoso-corp
+              sensors: [classic, modern]
+              locations: [Europe]
+              pin: {service_tags: ServiceTags_Public.json}
+            """, catalog: catalog)
+        let outside = try Fixture.address("8.8.8.8")
+        for host in ["gw.endpoint.security.microsoft.com", "x.endpoint.security.microsoft.com"] {
+            #expect(policy.decide(try Fixture.request(host, 443)).verdict == .allow, "\(host)")
+            #expect(policy.vet([outside], host: try Host.normalize(host)) == .allowed, "\(host)")
+        }
+        for host in ["contoso-corpsensorapi.atp.azure.com", "eu1.atp.azure.com"] {
+            #expect(policy.vet([outside], host: try Host.normalize(host)) == .denied(address: outside, rule: Self.pinReference))
+        }
+        let pinned = policy.summary.filter { $0.hasPrefix("pin ") }
+        #expect(pinned.count == 3)
+        #expect(!pinned.contains { $0.contains("endpoint.security") })
+    }
+
     @Test func bareAddressesAreNotPrefixes() throws {
         // Microsoft writes every entry as a CIDR; a bare address is malformed data, not a /32.
         let error = try #require(try AtpFixture.loadError("version: 1\natp: {instance: c, pin: {service_tags: ServiceTags_Public.json, tag: Bare}}\n"))

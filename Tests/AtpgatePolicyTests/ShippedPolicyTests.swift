@@ -53,6 +53,7 @@ struct ShippedPolicyTests {
         #expect(policy.decide(try Fixture.request("www.microsoft.com", 80, path: "/pkiops/certs/x.crt")).verdict == .allow)
         #expect(policy.decide(try Fixture.request("triprd1wcusw2sensorapi.atp.azure.com", 443)).verdict == .deny)
         #expect(policy.decide(try Fixture.request("example.com", 443)).verdict == .deny)
+        #expect(policy.decide(try Fixture.request("x.endpoint.security.microsoft.com", 443)).verdict == .deny)   // [classic]
     }
 
     @Test func theShippedCatalogHoldsMicrosoftsEndpoints() throws {
@@ -72,9 +73,35 @@ struct ShippedPolicyTests {
             "gcc/US GCC": ["trigcc1wcaz1sensorapi.gcc.atp.azure.com"],
             "gcc-high/US GCC High": ["triff1wcva2sensorapi.atp.azure.us"],
         ])
+        #expect(catalog.clouds.map(\.modern) == [["*.endpoint.security.microsoft.com"], ["*.endpoint.security.microsoft.us"],
+                                                 ["*.endpoint.security.microsoft.us"]])
         #expect(catalog.crl == ["crl.microsoft.com:80", "ctldl.windowsupdate.com:80",
                                 "http://www.microsoft.com/pkiops/*", "http://www.microsoft.com/pki/*"])
         #expect(catalog.listing.count == 3 + 6 + 1)
+    }
+
+    /// `sensors: [modern]` on the shipped catalog: Defender for Endpoint's simplified domain of
+    /// the cloud and nothing else, referenced to the catalog's `modern` line.
+    @Test(arguments: [("commercial", "com"), ("gcc", "us"), ("gcc-high", "us"), ("dod", "us")])
+    func modernHostsOfEachCloud(cloud: String, domain: String) throws {
+        let catalogPath = Self.repository + "/policies/atp-service-locations.yaml"
+        let catalogText = try String(contentsOfFile: catalogPath, encoding: .utf8)
+        let folder = try TemporaryFolder()
+        let policy = try PolicyLoader.load(path: try folder.write("atpgate.yaml", """
+            version: 1
+            atp: {cloud: \(cloud), sensors: [modern], console: false, crl: false, catalog: \(catalogPath)}
+            """))
+        let rules = AtpFixture.allowLines(policy)
+        #expect(rules.count == 1)
+        let rule = try #require(rules.first)
+        #expect(rule.hasPrefix("allow *.endpoint.security.microsoft.\(domain):443 (atp-service-locations.yaml:"))
+        #expect(rule.hasSuffix(" via atpgate.yaml:2)"))
+        // The catalog line named is the cloud's `modern` line.
+        let line = try #require(Int(rule.split(separator: ":")[2].split(separator: " ")[0]))
+        let lines = catalogText.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines[line - 1].contains("modern: \"*.endpoint.security.microsoft.\(domain)\""))
+        #expect(policy.decide(try Fixture.request("x.endpoint.security.microsoft.\(domain)", 443)).verdict == .allow)
+        #expect(policy.decide(try Fixture.request("endpoint.security.microsoft.\(domain)", 443)).verdict == .deny)
     }
 
     @Test func theGCCHighExample() throws {
@@ -82,6 +109,7 @@ struct ShippedPolicyTests {
         #expect(policy.decide(try Fixture.request("contoso-govsensorapi.atp.azure.us", 443)).verdict == .allow)
         #expect(policy.decide(try Fixture.request("triff1wcva2sensorapi.atp.azure.us", 443)).verdict == .allow)
         #expect(policy.decide(try Fixture.request("contoso-gov.atp.azure.com", 443)).verdict == .deny)
+        #expect(policy.decide(try Fixture.request("x.endpoint.security.microsoft.us", 443)).verdict == .deny)   // [classic]
     }
 
     @Test func theLabExample() throws {
@@ -101,5 +129,8 @@ struct ShippedPolicyTests {
         #expect(policy.isClientAllowed(try Fixture.address("10.10.1.20")).verdict == .allow)
         #expect(policy.isClientAllowed(try Fixture.address("127.0.0.1")).verdict == .deny)
         #expect(policy.decide(try Fixture.request("triprd1wceun2sensorapi.atp.azure.com", 443)).verdict == .allow)
+        // A fleet moving to v3.x sensors: both generations.
+        #expect(policy.decide(try Fixture.request("x.endpoint.security.microsoft.com", 443)).verdict == .allow)
+        #expect(policy.decide(try Fixture.request("endpoint.security.microsoft.com", 443)).verdict == .deny)
     }
 }
