@@ -35,11 +35,28 @@ struct NetworkVetter: Sendable {
         return table
     }
 
-    /// The rule denying `address` itself or its embedded IPv4; nil when allowed.
+    /// The rule denying `address` itself or any IPv4 address it embeds (mapped, compatible, SIIT,
+    /// NAT64, 6to4, both Teredo halves, ISATAP); nil when every reading is allowed.
+    ///
+    /// One exception: an exact address (/128) in networks.allow is the operator naming that very
+    /// address, so its embedded readings answer only to networks.deny, not to the built-in ranges.
+    /// Without it "networks.allow: [::1/128]" could never reach ::1, which embeds 0.0.0.1. A wider
+    /// IPv6 carve-out does not pin the embedded bits, so it lets no internal IPv4 through.
     func denial(of address: IPAddress) -> RuleReference? {
         if let rule = ownDenial(of: address) { return rule }
-        if let v4 = address.embeddedIPv4 { return ownDenial(of: v4) }
-        return nil
+        let named = address.isIPv4 ? false : allowedExactly(address)
+        var denied: RuleReference? = nil
+        address.forEachEmbeddedIPv4 { v4 in
+            guard denied == nil else { return }
+            denied = named ? longestMatch(deny, v4) : ownDenial(of: v4)
+        }
+        return denied
+    }
+
+    private func allowedExactly(_ address: IPAddress) -> Bool {
+        var exact = false
+        allow.forEachMatch(address) { network, _ in if network.prefixLength == address.bitWidth { exact = true } }
+        return exact
     }
 
     private func ownDenial(of address: IPAddress) -> RuleReference? {

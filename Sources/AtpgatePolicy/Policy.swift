@@ -71,17 +71,16 @@ public final class Policy: Sendable {
 
     /// Destination decision: a matching deny rule beats any allow rule; no match denies.
     public func decide(_ request: DecisionRequest) -> Decision {
-        var path: Substring? = nil
+        var path: PathReadings? = nil
         if case .http(let raw) = request.kind {
-            // Fail closed on paths the engine should have refused: prefix rules are only
-            // meaningful on validated paths.
+            // Fail closed on paths the engine should have refused: rules are only meaningful on
+            // validated paths. The readings hold the canonical path part (the query never takes
+            // part in matching), a slice of `raw` unless an escape had to be rewritten.
             do {
-                try Policy.validateRequestPath(raw)
+                path = try PathReadings(raw)
             } catch {
                 return Decision(verdict: .deny, rule: RuleReference("path"), reason: "invalid request path: \(error.reason)")
             }
-            // The query never takes part in matching (bytes, not Characters: this is the hot path).
-            path = raw.utf8.firstIndex(of: UInt8(ascii: "?")).map { raw[..<$0] } ?? raw[...]
         }
         if let rule = denyTable.firstMatch(host: request.host, port: request.port, path: path, embedded: true) {
             return Decision(verdict: .deny, rule: rule.reference, because: .rule(rule))

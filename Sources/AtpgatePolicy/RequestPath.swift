@@ -6,50 +6,18 @@ public struct PathError: Error, Sendable, CustomStringConvertible {
 }
 
 extension Policy {
-    /// Refuses paths that an origin server might resolve differently from our prefix match:
-    /// dot segments, encoded '.', '/' or '\', backslashes, and (beyond the brief) control
-    /// characters and spaces, which no valid request-target contains. Only the part before
-    /// '?' is checked: the query is not matched, so its content cannot widen a rule.
+    /// Refuses every path that some origin server could read as a different path than the one
+    /// rules are matched against (see `PathScan` for the list). Only the part before '?' is
+    /// checked: the query is never matched, so its content cannot widen a rule.
     public static func validateRequestPath(_ path: String) throws(PathError) {
-        // One pass over the bytes, no copies: this runs for every forwarded request.
-        if let error = path.utf8.withContiguousStorageIfAvailable({ check($0) }) ?? check(Array(path.utf8)) {
-            throw error
-        }
+        _ = try PathScan.of(path)
     }
 
-    private static func check(_ bytes: some RandomAccessCollection<UInt8>) -> PathError? {
-        guard bytes.first == UInt8(ascii: "/") else { return PathError(reason: "request path must start with '/'") }
-        var segmentStart = bytes.startIndex
-        var index = bytes.startIndex
-        while true {
-            let atEnd = index == bytes.endIndex || bytes[index] == UInt8(ascii: "?")
-            if atEnd || bytes[index] == UInt8(ascii: "/") {
-                let length = bytes.distance(from: segmentStart, to: index)
-                if (length == 1 || length == 2) && bytes[segmentStart..<index].allSatisfy({ $0 == UInt8(ascii: ".") }) {
-                    return PathError(reason: "dot segment in request path")
-                }
-                if atEnd { return nil }
-                segmentStart = bytes.index(after: index)
-            } else {
-                let byte = bytes[index]
-                if byte == UInt8(ascii: "\\") { return PathError(reason: "backslash in request path") }
-                if byte <= 0x20 || byte == 0x7F { return PathError(reason: "control character or space in request path") }
-                if byte == UInt8(ascii: "%"), bytes.distance(from: index, to: bytes.endIndex) > 2,
-                   isForbiddenEscape(bytes[bytes.index(index, offsetBy: 1)], bytes[bytes.index(index, offsetBy: 2)]) {
-                    return PathError(reason: "encoded '.', '/' or '\\' in request path")
-                }
-            }
-            index = bytes.index(after: index)
-        }
-    }
-
-    /// %2e, %2f, %5c in any case.
-    private static func isForbiddenEscape(_ high: UInt8, _ low: UInt8) -> Bool {
-        let lowered = low | 0x20
-        switch high {
-        case UInt8(ascii: "2"): return lowered == UInt8(ascii: "e") || lowered == UInt8(ascii: "f")
-        case UInt8(ascii: "5"): return lowered == UInt8(ascii: "c")
-        default: return false
-        }
+    /// The canonical form of a valid path's path part (no query), the only form rules match:
+    /// escapes of printable ASCII without a structural meaning decoded ("/%6Fk/" is "/ok/"),
+    /// every other escape in upper-case hex, raw non-ASCII (only possible in rule text) escaped.
+    /// Never sent upstream: a request goes upstream byte for byte as received.
+    public static func canonicalRequestPath(_ path: String) throws(PathError) -> String {
+        String(try PathReadings(path).canonical)
     }
 }

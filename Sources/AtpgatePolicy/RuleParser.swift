@@ -130,7 +130,8 @@ enum RuleParser {
     }
 
     /// A rule path must itself pass request-path validation, so it can only ever be
-    /// compared with paths the engine would forward. "/*" suffix marks a prefix.
+    /// compared with paths the engine would forward, and is kept in the canonical form
+    /// requests are matched in ("/%6Fk/*" is "/ok/*"). "/*" suffix marks a prefix.
     private static func pathPattern(_ path: String, shown: String) throws(RuleSyntaxError) -> PathPattern {
         guard !path.contains("?"), !path.contains("#") else {
             throw RuleSyntaxError(message: "bad path in rule \(shown): no query or fragment allowed")
@@ -140,11 +141,12 @@ enum RuleParser {
         guard !body.contains("*") else {
             throw RuleSyntaxError(message: "bad path in rule \(shown): '*' is only allowed as a final '/*'")
         }
+        let canonical: String
         do {
-            try Policy.validateRequestPath(body)
+            canonical = try Policy.canonicalRequestPath(body)
         } catch {
             throw RuleSyntaxError(message: "bad path in rule \(shown): \(error.reason)")
         }
-        return isPrefix ? .prefix(body) : .exact(body)
+        return isPrefix ? .prefix(canonical) : .exact(canonical)
     }
 }

@@ -19,10 +19,11 @@ struct RuleTable: Sendable {
         }
     }
 
-    /// The matching rule declared first, or nil. `path` is nil for CONNECT.
-    /// With `embedded`, an IPv6 target is also tried as its embedded IPv4 (used for deny
-    /// lists so a mapped/NAT64 spelling cannot dodge an IPv4 deny rule).
-    func firstMatch(host: Host, port: UInt16, path: Substring?, embedded: Bool = false) -> Rule? {
+    /// The matching rule declared first, or nil. `path` is nil for CONNECT; each rule knows from
+    /// its verdict which of the path's readings it matches (`Rule.matches`).
+    /// With `embedded`, an IPv6 target is also tried as every IPv4 it embeds (used for deny
+    /// lists so a mapped, NAT64, 6to4, Teredo... spelling cannot dodge an IPv4 deny rule).
+    func firstMatch(host: Host, port: UInt16, path: PathReadings?, embedded: Bool = false) -> Rule? {
         var best: Rule? = nil
         // A nested function, not a closure value: no context is allocated per lookup.
         func consider(_ bucket: [Rule]) {
@@ -42,8 +43,10 @@ struct RuleTable: Sendable {
             }
         case .ip(let address):
             networks.forEachMatch(address) { _, bucket in consider(bucket) }
-            if embedded, let v4 = address.embeddedIPv4 {
-                networks.forEachMatch(v4) { _, bucket in consider(bucket) }
+            // Only IPv6 embeds; the array (and a closure nested in a closure, which would box
+            // `best` on the heap for every lookup) stays off the IPv4 and name paths.
+            if embedded && !address.isIPv4 {
+                for v4 in address.embeddedIPv4s { networks.forEachMatch(v4) { _, bucket in consider(bucket) } }
             }
         }
         return best

@@ -53,20 +53,4 @@ struct IPNetworkTests {
         #expect(net.prefixLength == 16)
         #expect(net == IPNetwork("192.168.0.0/16"))
     }
-
-    @Test(arguments: [
-        ("::ffff:127.0.0.1", "127.0.0.1"),           // mapped
-        ("64:ff9b::10.0.0.1", "10.0.0.1"),           // NAT64
-        ("2002:c0a8:0101::1", "192.168.1.1"),        // 6to4, bits 16..47
-        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "192.0.2.45"),  // Teredo (RFC 4380 example)
-        ("2001:0:0:0:0:0:f5ff:fffe", "10.0.0.1"),    // Teredo, inverted last 32 bits
-    ])
-    func embeddedIPv4Forms(v6: String, v4: String) throws {
-        #expect(try #require(IPAddress(v6)).embeddedIPv4 == IPAddress(v4))
-    }
-
-    @Test(arguments: ["2001:db8::1", "::1", "::", "64:ff9b:1::1.2.3.4", "::fffe:1.2.3.4", "2003::1", "2001:1::1", "10.0.0.1"])
-    func noEmbeddedIPv4(text: String) throws {
-        #expect(try #require(IPAddress(text)).embeddedIPv4 == nil)
-    }
 }

@@ -4,8 +4,8 @@ import Testing
 /// The engine answers 400 for these before matching; both ways for every rule.
 struct RequestPathTests {
     @Test(arguments: [
-        "/", "/pki/x.crl", "/a/b/c", "/a.b/c..d/...", "/x?a=../b", "/x?p=%2f", "/.well-known/x",
-        "/a%20b", "/%41", "//double", "/a/.b", "/a/b./",
+        "/", "/pki/x.crl", "/a/b/c", "/a.b/c..d/~x/x~/a~b", "/x?a=../b", "/x?p=%2f", "/.well-known/x",
+        "/a%20b", "/%41", "/a/.b",
     ])
     func accepts(path: String) {
         #expect(throws: Never.self) { try Policy.validateRequestPath(path) }

@@ -26,10 +26,29 @@ struct RuleParsingTests {
         ("HTTP://WWW.Microsoft.com:8080/a/b.crl", "allow http://www.microsoft.com:8080/a/b.crl"),
         ("http://*.example.com/", "allow http://*.example.com:80/"),
         ("http://[2001:db8::1]/x", "allow http://[2001:db8::1]:80/x"),
+        // Rule paths are kept in the canonical form requests are matched in.
+        ("http://h.example/%6Fk/*", "allow http://h.example:80/ok/*"),
+        ("http://h.example/%6fk/*", "allow http://h.example:80/ok/*"),
+        ("http://h.example/a%2Bb%7c", "allow http://h.example:80/a+b|"),
+        ("http://h.example/a%3fb%20c", "allow http://h.example:80/a%3Fb%20c"),
+        ("http://h.example/caf%c3%a9/*", "allow http://h.example:80/caf%C3%A9/*"),
+        ("http://h.example/café/*", "allow http://h.example:80/caf%C3%A9/*"),
+        ("http://h.example/ok;v=1/x", "allow http://h.example:80/ok;v=1/x"),
     ])
     func validAllowRules(rule: String, summaryLine: String) throws {
         let policy = try Fixture.policy(allow: [rule])
         #expect(policy.summary.contains("\(summaryLine) (atpgate.yaml:2)"))
+    }
+
+    /// "http://h/%6Fk/*" and "http://h/ok/*" are the same rule: each matches what the other does.
+    @Test func escapedAndPlainRulePathsAreTheSameRule() throws {
+        for rule in ["http://h.example/%6Fk/*", "http://h.example/ok/*", "http://h.example/%6f%6B/*"] {
+            let policy = try Fixture.policy(allow: [rule])
+            for path in ["/ok/x", "/%6Fk/x", "/o%6b/x", "/%6f%6B/"] {
+                #expect(policy.decide(try Fixture.request("h.example", 80, path: path)).verdict == .allow, "\(rule) \(path)")
+            }
+            #expect(policy.decide(try Fixture.request("h.example", 80, path: "/oK/x")).verdict == .deny)
+        }
     }
 
     @Test func denyWithoutPortMeansEveryPort() throws {
@@ -73,6 +92,15 @@ struct RuleParsingTests {
         ("http://example.com:*/x", "one port"),
         ("http://example.com/a/../b", "dot segment"),
         ("http://example.com/a%2fb", "encoded"),
+        // Rule paths are refused for every shape a request path is (RequestPathCanonicalTests).
+        ("http://example.com/a/..;/b", "dot segment"),
+        ("http://example.com/a/.;x/*", "dot segment"),
+        ("http://example.com//a/*", "empty segment"),
+        ("http://example.com/;x/a", "empty segment"),
+        ("http://example.com/a%00", "escaped control"),
+        ("http://example.com/%u002e/*", "two hex digits"),
+        ("http://example.com/%C0%AE/*", "UTF-8"),
+        ("http://example.com/%252e/*", "double"),
         ("http://example.com/a*", "final '/*'"),
         ("http://example.com/*/x", "final '/*'"),
         ("http://example.com/x?y=1", "no query"),
