@@ -1,4 +1,6 @@
 import Testing
+import Foundation
+import Dispatch
 @testable import AtpgateHTTP
 
 /// The pure reader of an upstream's answer (interim responses, the final head and its relay plan).
@@ -168,16 +170,28 @@ import Testing
 
 /// Header filtering costs one pass over the head, whatever the number of Connection tokens.
 @Suite struct HopByHopScalingTests {
-    @Test("100,000 Connection tokens over 100,000 fields filter in linear time; named fields go, others stay",
-          .timeLimit(.minutes(1)))
+    /// Work that is linear takes well under a second here; the quadratic filter this replaced needs about
+    /// 10^10 name comparisons for this head (hours). The bound is a liveness check three orders of magnitude
+    /// away from the expected time, not a performance target: the filter runs on its own thread, so a
+    /// regression fails this test instead of hanging the suite.
+    @Test("100,000 Connection tokens over 100,000 fields: filtered in one pass; named fields go, others stay")
     func manyTokensManyFields() {
         let count = 100_000
         let tokens = (0..<count).map { "X-Hop-\($0)" }
         var headers = [HTTPHeader(name: "Connection", value: tokens.joined(separator: ", "))]
         for index in 0..<count { headers.append(HTTPHeader(name: index % 2 == 0 ? "x-hop-\(index)" : "X-Kept-\(index)", value: "v")) }
-        let out = HeadRewriter.clientResponse(HTTPResponseHead(version: .http1_1, status: 200, reason: "OK", headers: headers),
-                                              close: false, clientVersion: .http1_1)
-        let text = String(decoding: out, as: UTF8.self)
+        let head = HTTPResponseHead(version: .http1_1, status: 200, reason: "OK", headers: headers)
+        let result = Locked<String?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            let out = HeadRewriter.clientResponse(head, close: false, clientVersion: .http1_1)
+            result.set(String(decoding: out, as: UTF8.self))
+            done.signal()
+        }.start()
+        guard done.wait(timeout: .now() + 60) == .success, let text = result.get() else {
+            Issue.record("filtering a 100,000-field head did not finish within 60 s: not linear")
+            return
+        }
         #expect(!text.contains("x-hop-"))
         #expect(text.split(separator: "\r\n").filter { $0.hasPrefix("X-Kept-") }.count == count / 2)
     }
@@ -192,4 +206,13 @@ import Testing
         #expect(!out.contains("x-Secret:"))
         #expect(out.contains("X-Secrets: 2\r\n"))
     }
+}
+
+/// A value shared with the thread that computes it.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func set(_ newValue: Value) { lock.lock(); value = newValue; lock.unlock() }
+    func get() -> Value { lock.lock(); defer { lock.unlock() }; return value }
 }
