@@ -94,6 +94,8 @@ final class Listener: @unchecked Sendable {
             backingOff = false
             guard !channel.isClosed else { return }
             channel.resumeReading()
+            // The connections that hit the limit are still queued, and no new edge announces them.
+            acceptPending()
         }
     }
 }

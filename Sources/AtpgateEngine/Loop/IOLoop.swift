@@ -1,7 +1,8 @@
 import Dispatch
 
 /// One serial queue that runs sockets, relays and timers, plus the scratch buffer its handlers
-/// copy through. Every connection lives on exactly one loop for its whole life.
+/// copy through. libdispatch sees a fixed handful of sources per loop (its epoll set, its timer),
+/// whatever the number of connections. Every connection lives on exactly one loop for its whole life.
 public final class IOLoop: @unchecked Sendable {
     public let queue: DispatchQueue
 
@@ -12,11 +13,15 @@ public final class IOLoop: @unchecked Sendable {
     /// Every deadline of every connection on this loop, on one Dispatch timer.
     let timers: LoopTimers
 
+    /// The readiness of every socket on this loop: one epoll set under one Dispatch source.
+    let pollSet: PollSet
+
     static let scratchSize = 64 * 1024
 
     init(label: String) {
         queue = DispatchQueue(label: label, qos: .userInitiated)
         timers = LoopTimers(queue: queue)
+        pollSet = PollSet(queue: queue)
         scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.scratchSize, alignment: 16)
     }
 

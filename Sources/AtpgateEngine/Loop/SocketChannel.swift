@@ -1,23 +1,32 @@
 import Dispatch
+import CAtpgateSys
 
-/// Owns one socket and the Dispatch sources that watch it. Confined to `loop.queue`
-/// (hence `@unchecked Sendable`).
+/// Owns one socket and its interest in readiness: what runs when it is readable, and what runs when it
+/// can take more bytes. Readiness comes from the loop's `PollSet` (one edge-triggered registration,
+/// made on first use). Confined to `loop.queue` (hence `@unchecked Sendable`).
 ///
-/// - The read source is created on first use; the write source only when a write would block, so
-///   a short tunnel arms as few sources as possible (each event costs an epoll re-arm).
-/// - Sources start suspended; pause/resume keep an exact suspension count, since cancelling a
-///   suspended source never runs its cancel handler and releasing one crashes.
-/// - The descriptor is closed only after every source's cancel handler has run: libdispatch may
-///   still hold the fd until then, and closing early lets the number be reused under it.
+/// Edge-triggered readiness reports a change once; the rules that keep a wake-up from being lost
+/// live here, in one place:
+/// - an edge that arrives while nobody listens (reading paused, no write waiter) is remembered, and
+///   resuming or starting to wait delivers it (on the next turn of the queue);
+/// - reads go through `read(into:)` / `noteRead(_:)`, so the channel knows whether the socket was
+///   drained (the last read would have blocked, or saw the end): an owner that pauses with bytes
+///   unread, or a handler that stops before the socket would block, is called again when it resumes,
+///   without waiting for an edge that may never come;
+/// - a handler is handed the edge and must drain: read until the socket would block (or pause), write
+///   until it would block (or stop waiting).
+/// - the registration is removed before the descriptor is closed, so a reused number never inherits it.
 final class SocketChannel: @unchecked Sendable {
     let socket: Socket
     let loop: IOLoop
 
-    private var readSource: DispatchSourceRead?
-    private var readSuspended = false
-    private var writeSource: DispatchSourceWrite?
-    private var writeSuspended = false
-    private var liveSources = 0
+    private var token: UInt64 = 0           // 0: not in the poll set yet
+    private var readHandler: (() -> Void)?
+    private var reading = false             // a read handler is set and not paused
+    private var readReady = false           // an input edge no handler has seen yet
+    private var drained = true              // the last read would have blocked, saw the end, or failed
+    private var writeHandler: (() -> Void)?
+    private var writeReady = false          // an output edge no handler has seen yet
     private(set) var isClosed = false
 
     init(socket: Socket, loop: IOLoop) {
@@ -30,83 +39,113 @@ final class SocketChannel: @unchecked Sendable {
     /// Sets what runs when the socket is readable (replacing any earlier handler) and starts watching.
     func setReadHandler(_ handler: @escaping () -> Void) {
         guard !isClosed else { return }
-        if let source = readSource {
-            source.setEventHandler(handler: handler)
-        } else {
-            let source = DispatchSource.makeReadSource(fileDescriptor: socket.fd, queue: loop.queue)
-            source.setEventHandler(handler: handler)
-            source.setCancelHandler { [self] in sourceCancelled() }
-            liveSources += 1
-            readSource = source
-            readSuspended = true
-        }
+        readHandler = handler
+        register()
         resumeReading()
     }
 
     func pauseReading() {
-        guard let source = readSource, !readSuspended else { return }
-        source.suspend()
-        readSuspended = true
+        reading = false
     }
 
     func resumeReading() {
-        guard let source = readSource, readSuspended, !isClosed else { return }
-        readSuspended = false
-        source.resume()
+        guard !isClosed, readHandler != nil, !reading else { return }
+        reading = true
+        if readReady || !drained { deliverLater(read: true) }
+    }
+
+    /// Reads from the socket, noting whether it is now drained. nil: it would block.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> Int? {
+        do {
+            let count = try socket.read(into: buffer)
+            noteRead(count)
+            return count
+        } catch {
+            drained = true
+            throw error
+        }
+    }
+
+    /// For reads made around `read(into:)` (splice): the count moved, nil when it would have blocked.
+    func noteRead(_ count: Int?) {
+        drained = count == nil || count == 0
     }
 
     // MARK: Writing
 
-    /// Runs `handler` once the socket can take more bytes; keeps firing until `stopAwaitingWritable`.
+    /// Runs `handler` once the socket can take more bytes; keeps running it on each new edge until
+    /// `stopAwaitingWritable`. Call it after a write would block (or a connect is in progress).
     func awaitWritable(_ handler: @escaping () -> Void) {
         guard !isClosed else { return }
-        if writeSource == nil {
-            let source = DispatchSource.makeWriteSource(fileDescriptor: socket.fd, queue: loop.queue)
-            source.setCancelHandler { [self] in sourceCancelled() }
-            liveSources += 1
-            writeSource = source
-            writeSuspended = true
-        }
-        writeSource?.setEventHandler(handler: handler)
-        if writeSuspended {
-            writeSuspended = false
-            writeSource?.resume()
-        }
+        writeHandler = handler
+        register()
+        if writeReady { deliverLater(read: false) }
     }
 
     func stopAwaitingWritable() {
-        guard let source = writeSource, !writeSuspended else { return }
-        source.suspend()
-        writeSuspended = true
+        writeHandler = nil
     }
 
     // MARK: Closing
 
-    /// Cancels the sources and closes the descriptor once they are gone. Idempotent.
+    /// Leaves the poll set and closes the descriptor. Idempotent.
     func close() {
         guard !isClosed else { return }
         isClosed = true
-        if let source = readSource {
-            source.setEventHandler(handler: nil)
-            source.cancel()
-            if readSuspended { readSuspended = false; source.resume() }
-            readSource = nil
+        readHandler = nil
+        writeHandler = nil
+        reading = false
+        if token != 0 {
+            loop.pollSet.remove(token: token, fd: socket.fd)
+            token = 0
         }
-        if let source = writeSource {
-            source.setEventHandler(handler: nil)
-            source.cancel()
-            if writeSuspended { writeSuspended = false; source.resume() }
-            writeSource = nil
+        socket.close()
+    }
+
+    // MARK: Readiness (called by the poll set)
+
+    func ready(_ bits: UInt32) {
+        if bits & ATPGATE_READY_READ != 0 {
+            readReady = true
+            if reading { fireRead() }
         }
-        if liveSources == 0 {
-            socket.close()
+        if bits & ATPGATE_READY_WRITE != 0 && !isClosed {
+            writeReady = true
+            if writeHandler != nil { fireWrite() }
         }
     }
 
-    private func sourceCancelled() {
-        liveSources -= 1
-        if liveSources == 0 && isClosed {
-            socket.close()
+    private func register() {
+        guard token == 0 else { return }
+        if let token = loop.pollSet.add(self) {
+            self.token = token
+        } else {
+            // Not watchable (should not happen for a socket): let the handlers meet the error now.
+            readReady = true
+            writeReady = true
+        }
+    }
+
+    private func fireRead() {
+        readReady = false
+        readHandler?()
+    }
+
+    private func fireWrite() {
+        writeReady = false
+        writeHandler?()
+    }
+
+    /// A remembered edge, delivered on the next turn of the queue (never from inside the call that
+    /// resumed, whose caller may be mid-way through its own state change).
+    private func deliverLater(read: Bool) {
+        loop.queue.async { [self] in
+            guard !isClosed else { return }
+            if read {
+                if reading && (readReady || !drained) { fireRead() }
+            } else if writeHandler != nil && writeReady {
+                fireWrite()
+            }
         }
     }
 }

@@ -119,7 +119,7 @@ final class HTTPExchange: @unchecked Sendable {
         while !finished && responsePump == nil && interimOut.isEmpty {
             let count: Int
             do {
-                guard let n = try upstream.socket.read(into: loop.scratch) else { return }
+                guard let n = try upstream.read(into: loop.scratch) else { return }
                 count = n
             } catch {
                 failBeforeResponse(.upstreamFailed("upstream failed before responding: \(error)"))

@@ -126,7 +126,7 @@ final class ProxyConnection: @unchecked Sendable {
         while case .readingHead = phase {
             let count: Int
             do {
-                guard let n = try client.socket.read(into: loop.scratch) else { return }
+                guard let n = try client.read(into: loop.scratch) else { return }
                 count = n
             } catch {
                 close()
@@ -462,7 +462,7 @@ final class ProxyConnection: @unchecked Sendable {
         client.socket.shutdownWrite()
         let drain = { [self] in
             while case .lingering = phase {
-                switch Result(catching: { () throws(SocketError) in try client.socket.read(into: loop.scratch) }) {
+                switch Result(catching: { () throws(SocketError) in try client.read(into: loop.scratch) }) {
                 case .success(.some(let n)) where n > 0: continue      // discard
                 case .success(.none): return                           // would block: wait
                 default: close(); return                               // end of stream or error

@@ -142,7 +142,7 @@ final class Pump: @unchecked Sendable {
         if limit == 0 { source.pauseReading(); return false }
         let count: Int
         do {
-            guard let n = try source.socket.read(into: UnsafeMutableRawBufferPointer(rebasing: loop.scratch[0..<limit])) else {
+            guard let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: loop.scratch[0..<limit])) else {
                 return false
             }
             count = n
@@ -213,7 +213,9 @@ final class Pump: @unchecked Sendable {
         let moved: Int?
         do {
             moved = try SplicePipe.splice(from: source.socket.fd, to: pipe.writeEnd, count: pipe.capacity - pipeBytes)
+            source.noteRead(moved)
         } catch {
+            source.noteRead(0)
             finish(.failed(.source, PumpFailure(error)))
             return false
         }

@@ -4,6 +4,7 @@
 #define CATPGATESYS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 
@@ -27,5 +28,24 @@ int atpgate_socket_error(int fd);
 
 /// poll(fd, events, timeout_ms) for one descriptor; returns revents, 0 on timeout, -1 on error.
 int atpgate_poll_one(int fd, short events, int timeout_ms);
+
+/// Readiness as the loop sees it: epoll's bits folded into two (struct epoll_event is packed on x86_64,
+/// so Swift gets plain values instead). An error or hang-up counts as both: the next read or write
+/// reports it.
+#define ATPGATE_READY_READ 1u
+#define ATPGATE_READY_WRITE 2u
+
+/// epoll_create1(EPOLL_CLOEXEC).
+int atpgate_epoll_create(void);
+
+/// Registers `fd` once, edge-triggered, for input, output and peer half-close, with `token` as its data.
+int atpgate_epoll_add(int epfd, int fd, uint64_t token);
+
+/// Removes `fd` (before it is closed, so a reused number never inherits the registration).
+int atpgate_epoll_del(int epfd, int fd);
+
+/// epoll_wait(epfd, ..., max, 0): never blocks. Fills tokens[i] and ready[i] (ATPGATE_READY_* bits);
+/// returns the count, or -1 (errno set).
+int atpgate_epoll_poll(int epfd, uint64_t *tokens, uint32_t *ready, int max);
 
 #endif

@@ -1,0 +1,161 @@
+import Testing
+import Foundation
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import AtpgateEngine
+
+/// The readiness layer on socketpairs: one edge-triggered epoll set per loop under one Dispatch source.
+/// Edge-triggered readiness reports a change once; these pin the rules that keep a wake-up from being lost.
+@Suite("Readiness: one epoll set per loop")
+struct ReadinessTests {
+    /// A nonblocking stream socketpair: `channel` on the loop owns one end, the test writes to `peer`.
+    final class Pair: @unchecked Sendable {
+        let loop = IOLoop(label: "test.readiness")
+        let channel: SocketChannel
+        let peer: Int32
+        let events = Locked<[String]>([])
+
+        init() throws {
+            var fds: [Int32] = [0, 0]
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else { throw TestError("socketpair: \(errno)") }
+            _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
+            channel = SocketChannel(socket: Socket(fd: fds[0]), loop: loop)
+            peer = fds[1]
+        }
+
+        deinit {
+            loop.queue.sync { channel.close() }
+            Glibc.close(peer)
+        }
+
+        func send(_ text: String) {
+            _ = text.withCString { Glibc.write(peer, $0, strlen($0)) }
+        }
+
+        func onLoop(_ body: () -> Void) { loop.queue.sync(execute: body) }
+
+        /// Reads up to `limit` bytes per call of the handler (Int.max: until the socket would block).
+        func readHandler(limit: Int = .max, pauseAfter: Bool = false) -> () -> Void {
+            { [self] in
+                var got = ""
+                var buffer = [UInt8](repeating: 0, count: 1)
+                while got.utf8.count < limit {
+                    let n = buffer.withUnsafeMutableBytes { raw in try? channel.read(into: raw) }
+                    guard let count = n ?? nil, count > 0 else { break }
+                    got += String(decoding: buffer[0..<count], as: UTF8.self)
+                }
+                events.withLock { $0.append("read:\(got)") }
+                if pauseAfter { channel.pauseReading() }
+            }
+        }
+
+        var log: [String] { events.value }
+    }
+
+    @Test("an edge that arrives while reading is paused is delivered on resume")
+    func edgeWhilePaused() throws {
+        let pair = try Pair()
+        pair.onLoop { pair.channel.setReadHandler(pair.readHandler()) }
+        pair.onLoop { pair.channel.pauseReading() }
+        pair.send("abc")
+        usleep(100_000)
+        #expect(pair.log.isEmpty, "a paused channel ran its handler: \(pair.log)")
+        pair.onLoop { pair.channel.resumeReading() }
+        #expect(eventually(timeout: 5) { pair.log == ["read:abc"] }, "\(pair.log)")
+    }
+
+    @Test("a handler that stops before the socket would block is called again when reading resumes, with no new edge")
+    func handlerStopsEarly() throws {
+        let pair = try Pair()
+        pair.onLoop { pair.channel.setReadHandler(pair.readHandler(limit: 1, pauseAfter: true)) }
+        pair.send("xyz")   // one edge for all three bytes
+        #expect(eventually(timeout: 5) { pair.log == ["read:x"] }, "\(pair.log)")
+        for _ in 0..<2 { pair.onLoop { pair.channel.resumeReading() }; usleep(50_000) }
+        #expect(eventually(timeout: 5) { pair.log == ["read:x", "read:y", "read:z"] }, "\(pair.log)")
+    }
+
+    @Test("waiting for writability after the kernel already reported it still runs the handler")
+    func lateWriteInterest() throws {
+        let pair = try Pair()
+        let written = Locked(0)
+        pair.onLoop {
+            pair.channel.setReadHandler {}
+            // Fill the socket until a write would block.
+            let chunk = [UInt8](repeating: 0x61, count: 65536)
+            while let n = chunk.withUnsafeBytes({ try? pair.channel.socket.write($0) }) ?? nil { written.withLock { $0 += n } }
+        }
+        // The peer drains everything: the kernel reports writable now, before anyone waits for it.
+        var sink = [UInt8](repeating: 0, count: 65536)
+        var drained = 0
+        while drained < written.value {
+            let n = Glibc.read(pair.peer, &sink, sink.count)
+            if n <= 0 { break }
+            drained += n
+        }
+        usleep(100_000)   // the edge is handed to the channel with no waiter
+        pair.onLoop { pair.channel.awaitWritable { pair.events.withLock { $0.append("writable") }; pair.channel.stopAwaitingWritable() } }
+        #expect(eventually(timeout: 5) { pair.log == ["writable"] }, "\(pair.log)")
+    }
+
+    @Test("end of stream arrives as readiness, and a closed channel leaves the poll set")
+    func endOfStreamAndClose() throws {
+        let pair = try Pair()
+        pair.onLoop { pair.channel.setReadHandler(pair.readHandler()) }
+        #expect(pair.loop.queue.sync { pair.loop.pollSet.count } == 1)
+        pair.send("bye")
+        shutdown(pair.peer, Int32(SHUT_WR))
+        #expect(eventually(timeout: 5) { pair.log.joined() == "read:bye" || pair.log.contains("read:bye") })
+        pair.onLoop { pair.channel.close() }
+        #expect(pair.loop.queue.sync { pair.loop.pollSet.count } == 0)
+    }
+
+    @Test("a descriptor number reused after close never reaches the old channel")
+    func reusedDescriptor() throws {
+        let loop = IOLoop(label: "test.reuse")
+        let hits = Locked<[String]>([])
+        var first: [Int32] = [0, 0], second: [Int32] = [0, 0]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &first) == 0)
+        let old = SocketChannel(socket: Socket(fd: first[0]), loop: loop)
+        loop.queue.sync { old.setReadHandler { hits.withLock { $0.append("old") } } }
+        loop.queue.sync { old.close() }
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &second) == 0)
+        #expect(second[0] == first[0] || second[1] == first[0], "the number was not reused; the test shows nothing")
+        let reusedEnd = second[0] == first[0] ? second[0] : second[1]
+        let otherEnd = reusedEnd == second[0] ? second[1] : second[0]
+        _ = fcntl(reusedEnd, F_SETFL, fcntl(reusedEnd, F_GETFL) | O_NONBLOCK)
+        let fresh = SocketChannel(socket: Socket(fd: reusedEnd), loop: loop)
+        loop.queue.sync {
+            fresh.setReadHandler {
+                var byte: UInt8 = 0
+                while (try? withUnsafeMutableBytes(of: &byte) { try fresh.read(into: $0) }) ?? nil != nil {}
+                hits.withLock { $0.append("new") }
+            }
+        }
+        _ = Glibc.write(otherEnd, "x", 1)
+        #expect(eventually(timeout: 5) { hits.value.contains("new") })
+        #expect(!hits.value.contains("old"))
+        loop.queue.sync { fresh.close() }
+        Glibc.close(first[1]); Glibc.close(otherEnd)
+    }
+
+    /// Descriptors are counted by the child-process tests (other suites open sockets concurrently here).
+    @Test("10,000 channels registered and closed on one loop: the poll set ends empty")
+    func churn() throws {
+        let loop = IOLoop(label: "test.churn")
+        for _ in 0..<5_000 {
+            var fds: [Int32] = [0, 0]
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else { throw TestError("socketpair") }
+            let a = SocketChannel(socket: Socket(fd: fds[0]), loop: loop)
+            let b = SocketChannel(socket: Socket(fd: fds[1]), loop: loop)
+            loop.queue.sync {
+                a.setReadHandler {}
+                b.setReadHandler {}
+                a.close()
+                b.close()
+            }
+        }
+        #expect(loop.queue.sync { loop.pollSet.count } == 0)
+    }
+}
