@@ -36,41 +36,44 @@ struct ExplainCommand: ParsableCommand {
             Output.error("error: \(error)")
             throw ExitCode(2)
         }
-        var clientAddress = IPAddress("127.0.0.1")!
+        var clientAddress: IPAddress? = nil
         if let client {
             guard let address = IPAddress(client) else {
                 Output.error("error: --client '\(client)' is not an IP address")
                 throw ExitCode(2)
             }
             clientAddress = address
-            let decision = loaded.isClientAllowed(address)
-            if decision.verdict == .deny { report(decision) }
         }
-        let decision = loaded.decide(DecisionRequest(client: clientAddress, host: request.host, port: request.port,
-                                                     kind: request.kind))
-        guard decision.verdict == .allow, resolve else { report(decision) }
+        // The proxy's own admission path: client check, decision, then (with --resolve) vetting.
+        let admission = Admission(policy: loaded)
+        let decision: Decision
+        switch admission.decide(client: clientAddress, host: request.host, port: request.port, kind: request.kind,
+                                decisionClient: clientAddress ?? IPAddress("127.0.0.1")!) {
+        case .failure(let refusal): report(refusal)
+        case .success(let allowed): decision = allowed
+        }
+        guard resolve else { report(decision) }
         let addresses: [IPAddress]
-        switch request.host {
-        case .ip(let address):
-            addresses = [address]
-        case .name(let name):
-            if let fixed = loaded.staticAddresses(for: request.host) {
-                addresses = fixed
-            } else {
-                switch SystemResolver.getaddrinfo(name) {
-                case .success(let found): addresses = found
-                case .failure(let error):
-                    Output.error("error: cannot resolve \(name): \(error)")
-                    throw ExitCode(2)
-                }
+        if let fixed = admission.addressesWithoutDNS(for: request.host) {
+            addresses = fixed
+        } else {
+            guard case .name(let name) = request.host else { report(decision) }
+            switch SystemResolver.getaddrinfo(name) {
+            case .success(let found): addresses = found
+            case .failure(let error):
+                Output.error("error: cannot resolve \(name): \(error)")
+                throw ExitCode(2)
             }
         }
         print("addresses: \(addresses.map(\.description).joined(separator: ", "))")
-        if case .denied(let address, let rule) = loaded.vet(addresses, host: request.host) {
-            report(Decision(verdict: .deny, rule: rule,
-                            reason: AddressDenial.message(address: address, host: request.host, rule: rule)))
+        if case .failure(let refusal) = admission.vet(addresses, host: request.host, port: request.port) {
+            report(refusal)
         }
         report(decision)
+    }
+
+    private func report(_ refusal: Admission.Refusal) -> Never {
+        report(Decision(verdict: .deny, rule: refusal.rule, reason: refusal.reason))
     }
 
     /// Prints the verdict, the deciding rule and why, and exits 0 (allow) or 1 (deny).

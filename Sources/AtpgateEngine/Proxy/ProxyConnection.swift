@@ -79,10 +79,11 @@ final class ProxyConnection: @unchecked Sendable {
     func cut(ifDeniedBy policy: Policy) {
         loop.assertOnQueue()
         guard let established else { return }
-        let decision = policy.decide(established.request)
-        let vetted = policy.vet([established.upstream.ip], host: established.request.host)
-        guard decision.verdict == .deny || vetted != .allowed else { return }
-        context.logger.notice("cutting \(clientAddress) -> \(established.request.host):\(established.request.port): \(decision.verdict == .deny ? decision.reason : "address \(established.upstream.ip) now denied")")
+        let request = established.request
+        guard let refusal = Admission(policy: policy, selfAddresses: context.selfAddresses)
+            .recheck(client: request.client, host: request.host, port: request.port, kind: request.kind,
+                     addresses: [established.upstream.ip]) else { return }
+        context.logger.notice("cutting \(clientAddress) -> \(request.host):\(request.port): \(refusal.reason)")
         switch phase {
         case .tunnel(let tunnel):
             tunnel.close(reason: .policyCut)
@@ -196,11 +197,9 @@ final class ProxyConnection: @unchecked Sendable {
         record = AccessRecord(ts: wallClockNow(), client: clientAddress.description, method: head.method,
                               target: head.target, decision: "error", rule: nil, upstream: nil, status: 0,
                               bytesUp: 0, bytesDown: 0, durationMs: 0, error: nil)
+        let admission = Admission(policy: policy, selfAddresses: context.selfAddresses)
         do throws(ProxyFailure) {
-            let clientDecision = policy.isClientAllowed(clientAddress.ip)
-            if clientDecision.verdict == .deny {
-                throw .clientDenied(rule: clientDecision.rule.text, reason: clientDecision.reason)
-            }
+            if let refusal = admission.checkClient(clientAddress.ip) { throw ProxyFailure(refusal) }
             if PACService.matches(head) {
                 servePAC(head)
                 return
@@ -212,14 +211,15 @@ final class ProxyConnection: @unchecked Sendable {
             } catch {
                 throw .badRequest("invalid host: \(error.reason)")
             }
-            let decision = policy.decide(DecisionRequest(client: clientAddress.ip, host: host, port: request.port,
-                                                         kind: request.kind))
-            record?.rule = decision.rule.text
-            if decision.verdict == .deny {
-                throw .denied(rule: decision.rule.text, reason: decision.reason)
+            switch admission.decide(client: nil, host: host, port: request.port, kind: request.kind,
+                                    decisionClient: clientAddress.ip) {
+            case .failure(let refusal):
+                throw ProxyFailure(refusal)
+            case .success(let decision):
+                record?.rule = decision.rule.text
+                record?.decision = "allow"
+                resolve(host, request: request, head: head, leftover: leftover)
             }
-            record?.decision = "allow"
-            resolve(host, request: request, head: head, leftover: leftover)
         } catch {
             fail(error)
         }
@@ -239,14 +239,14 @@ final class ProxyConnection: @unchecked Sendable {
     // MARK: Resolving and vetting
 
     private func resolve(_ host: Host, request: ForwardRequest, head: HTTPRequestHead, leftover: [UInt8]) {
+        if let addresses = Admission(policy: policy, selfAddresses: context.selfAddresses).addressesWithoutDNS(for: host) {
+            vetAndDial(addresses, host: host, request: request, head: head, leftover: leftover)
+            return
+        }
         switch host {
-        case .ip(let address):
-            vetAndDial([address], host: host, request: request, head: head, leftover: leftover)
+        case .ip:
+            break   // an IP literal never needs DNS (above)
         case .name(let name):
-            if let addresses = policy.staticAddresses(for: host) {
-                vetAndDial(addresses, host: host, request: request, head: head, leftover: leftover)
-                return
-            }
             phase = .resolving
             lookupGeneration += 1
             let generation = lookupGeneration
@@ -287,19 +287,17 @@ final class ProxyConnection: @unchecked Sendable {
             fail(refusal)
             return
         }
-        if case .denied(let address, let rule) = policy.vet(addresses, host: host) {
-            fail(.addressDenied(rule: rule.text,
-                                message: AddressDenial.message(address: address, host: host, rule: rule)))
+        let targets: Admission.Dial
+        switch Admission(policy: policy, selfAddresses: context.selfAddresses).vet(addresses, host: host, port: request.port) {
+        case .failure(let refusal):
+            fail(ProxyFailure(refusal))
             return
-        }
-        let targets = addresses.map { SocketAddress(ip: $0, port: request.port) }
-        if let own = targets.first(where: { context.selfAddresses.contains($0) }) {
-            fail(.addressDenied(rule: "builtin:self", message: "\(own) is this proxy's own listening address"))
-            return
+        case .success(let dial):
+            targets = dial
         }
         phase = .dialing
         let timeouts = policy.timeouts
-        let dialRequest = DialRequest(addresses: interleaveFamilies(targets), attemptTimeout: timeouts.connect,
+        let dialRequest = DialRequest(addresses: targets.addresses, attemptTimeout: timeouts.connect,
                                       totalTimeout: timeouts.connect * 2)
         dial = context.dialer.dial(dialRequest, on: loop) { [self] result in
             dial = nil
@@ -333,16 +331,9 @@ final class ProxyConnection: @unchecked Sendable {
     private func refusalAfterReload(host: Host, request: ForwardRequest, addresses: [IPAddress]) -> ProxyFailure? {
         let current = context.policies.policy
         guard current !== policy, current.onReload == .cutDenied else { return nil }
-        let decision = current.decide(DecisionRequest(client: clientAddress.ip, host: host, port: request.port,
-                                                      kind: request.kind))
-        if decision.verdict == .deny {
-            record?.rule = decision.rule.text
-            return .denied(rule: decision.rule.text, reason: decision.reason)
-        }
-        if case .denied(let denied, let rule) = current.vet(addresses, host: host) {
-            return .addressDenied(rule: rule.text, message: AddressDenial.message(address: denied, host: host, rule: rule))
-        }
-        return nil
+        let refusal = Admission(policy: current, selfAddresses: context.selfAddresses)
+            .recheck(client: clientAddress.ip, host: host, port: request.port, kind: request.kind, addresses: addresses)
+        return refusal.map(ProxyFailure.init)
     }
 
     // MARK: Relaying
