@@ -170,13 +170,13 @@ import Dispatch
 
 /// Header filtering costs one pass over the head, whatever the number of Connection tokens.
 @Suite struct HopByHopScalingTests {
-    /// Work that is linear takes well under a second here; the quadratic filter this replaced needs about
-    /// 10^10 name comparisons for this head (hours). The bound is a liveness check three orders of magnitude
-    /// away from the expected time, not a performance target: the filter runs on its own thread, so a
-    /// regression fails this test instead of hanging the suite.
-    @Test("100,000 Connection tokens over 100,000 fields: filtered in one pass; named fields go, others stay")
+    /// Work that is linear takes a fraction of a second here; the quadratic filter this replaced needs about
+    /// 10^9 name comparisons for this head (minutes in a debug build). The bound is a liveness check far
+    /// from the expected time, not a performance target: the filter runs on its own thread, so a regression
+    /// fails this test instead of holding the suite (and the thread ends minutes later, not hours).
+    @Test("30,000 Connection tokens over 30,000 fields: filtered in one pass; named fields go, others stay")
     func manyTokensManyFields() {
-        let count = 100_000
+        let count = 30_000
         let tokens = (0..<count).map { "X-Hop-\($0)" }
         var headers = [HTTPHeader(name: "Connection", value: tokens.joined(separator: ", "))]
         for index in 0..<count { headers.append(HTTPHeader(name: index % 2 == 0 ? "x-hop-\(index)" : "X-Kept-\(index)", value: "v")) }
@@ -189,7 +189,7 @@ import Dispatch
             done.signal()
         }.start()
         guard done.wait(timeout: .now() + 60) == .success, let text = result.get() else {
-            Issue.record("filtering a 100,000-field head did not finish within 60 s: not linear")
+            Issue.record("filtering a 30,000-field head did not finish within 60 s: not linear")
             return
         }
         #expect(!text.contains("x-hop-"))
