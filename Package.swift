@@ -2,11 +2,15 @@
 import PackageDescription
 
 // Targets are split by concern; dependencies point one way only:
-//   atpgate (exe) -> AtpgateCLI -> AtpgateEngine -> AtpgatePolicy -> AtpgateNet
-//                                              \-> AtpgateHTTP
-//                           \-> AtpgateWindows -> AtpgatePolicy
-// The policy engine knows nothing of sockets, the HTTP codec knows nothing of sockets,
-// the engine knows nothing of YAML, and the CLI is thin.
+//   atpgate (exe) -> AtpgateCLI -> AtpgateEngine -> AtpgateClientConfig -> AtpgatePolicy -> AtpgateNet
+//                           |                |                      \-> AtpgateWindows
+//                           |                \-> AtpgateHTTP, CAtpgateSys
+//                           \-> AtpgateClientConfig, AtpgateWindows
+// AtpgateWindows (pure codecs of Windows formats) depends on no other target. A target also lists
+// the targets further down that it imports itself (the engine and AtpgateClientConfig list
+// AtpgatePolicy and AtpgateNet; the CLI lists AtpgatePolicy, AtpgateHTTP and AtpgateNet).
+// The policy engine knows nothing of sockets, the HTTP codec knows nothing of sockets, the Windows
+// codecs know nothing of policies, the engine knows nothing of YAML, and the CLI is thin.
 let package = Package(
     name: "atpgate",
     platforms: [.macOS(.v15)],
@@ -33,15 +37,18 @@ let package = Package(
         .target(name: "CAtpgateSys"),
         // The Dispatch-based I/O engine: listeners, resolver, dialer, relay, access log.
         .target(name: "AtpgateEngine", dependencies: [
-            "AtpgateNet", "AtpgatePolicy", "AtpgateHTTP", "AtpgateWindows", "CAtpgateSys",
+            "AtpgateNet", "AtpgatePolicy", "AtpgateHTTP", "AtpgateClientConfig", "CAtpgateSys",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Windows client settings: WinINET/WinHTTP blobs, .reg files, PAC files, sensor command lines.
-        // Pure values and text, no I/O.
-        .target(name: "AtpgateWindows", dependencies: ["AtpgatePolicy", "AtpgateNet"]),
+        // Windows formats: WinINET/WinHTTP settings blobs, hex, .reg files, PowerShell/netsh scripts,
+        // cmd and PowerShell quoting. Pure codecs: no policy, no I/O.
+        .target(name: "AtpgateWindows"),
+        // Client configuration derived from a policy: PAC files, WinINET bypass and proxy-server
+        // matching, the route check of decoded settings, sensor command lines. Pure values and text, no I/O.
+        .target(name: "AtpgateClientConfig", dependencies: ["AtpgatePolicy", "AtpgateNet", "AtpgateWindows"]),
         // Command-line commands (thin: parse arguments, call the library).
         .target(name: "AtpgateCLI", dependencies: [
-            "AtpgateEngine", "AtpgatePolicy", "AtpgateHTTP", "AtpgateNet", "AtpgateWindows",
+            "AtpgateEngine", "AtpgatePolicy", "AtpgateHTTP", "AtpgateNet", "AtpgateClientConfig", "AtpgateWindows",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -55,7 +62,10 @@ let package = Package(
 
         .testTarget(name: "AtpgatePolicyTests", dependencies: ["AtpgatePolicy", "AtpgateNet"]),
         .testTarget(name: "AtpgateHTTPTests", dependencies: ["AtpgateHTTP"]),
-        .testTarget(name: "AtpgateWindowsTests", dependencies: ["AtpgateWindows", "AtpgatePolicy", "AtpgateNet"]),
+        .testTarget(name: "AtpgateWindowsTests", dependencies: ["AtpgateWindows", "AtpgatePolicy"]),
+        .testTarget(name: "AtpgateClientConfigTests", dependencies: [
+            "AtpgateClientConfig", "AtpgateWindows", "AtpgatePolicy", "AtpgateNet",
+        ]),
         .testTarget(name: "AtpgateEngineTests", dependencies: [
             "AtpgateEngine", "AtpgatePolicy", "AtpgateNet", "AtpgateHTTP", "CAtpgateSys",
             .product(name: "Logging", package: "swift-log"),
@@ -73,7 +83,7 @@ if Context.environment["ATPGATE_FUZZ"] != nil {
         ("fuzz-http-response", ["AtpgateHTTP"]),
         ("fuzz-authority", ["AtpgateHTTP", "AtpgateNet"]),
         ("fuzz-policy", ["AtpgatePolicy"]),
-        ("fuzz-wininet", ["AtpgateWindows"]),
+        ("fuzz-wininet", ["AtpgateWindows", "AtpgateClientConfig"]),
     ]
     for (name, dependencies) in fuzzTargets {
         package.targets.append(.executableTarget(name: name, dependencies: dependencies, path: "Fuzz/\(name)"))

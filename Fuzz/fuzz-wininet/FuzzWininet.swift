@@ -8,6 +8,8 @@
 //   to an equal value (the round trip `wininet decode` output and written-back settings rely on);
 // - error texts are one non-empty line, since the CLI prints them as `error: ...`;
 // - what the .reg writer produces from decoded values reads back to the same values.
+// Decoded strings also go through the WinINET bypass and proxy-server parsers (AtpgateClientConfig).
+import AtpgateClientConfig
 import AtpgateWindows
 
 @_cdecl("LLVMFuzzerTestOneInput")

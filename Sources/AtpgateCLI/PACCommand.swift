@@ -1,6 +1,6 @@
 import ArgumentParser
+import AtpgateClientConfig
 import AtpgatePolicy
-import AtpgateWindows
 
 /// `atpgate pac --policy PATH --proxy HOST:PORT [--others direct|proxy]`: the PAC file for a policy.
 struct PACCommand: ParsableCommand {

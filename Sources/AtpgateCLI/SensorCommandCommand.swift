@@ -1,6 +1,6 @@
 import ArgumentParser
+import AtpgateClientConfig
 import AtpgatePolicy
-import AtpgateWindows
 
 /// `atpgate sensor-command --proxy URL [--policy PATH] [--credentials]`: the sensor's install
 /// command line and the PowerShell line for an installed sensor, both pointing at this proxy.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AtpgateClientConfig
 import AtpgatePolicy
 import AtpgateWindows
 

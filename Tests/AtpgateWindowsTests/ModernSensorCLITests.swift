@@ -1,10 +1,9 @@
 import AtpgatePolicy
-import AtpgateWindows
 import Foundation
 import Testing
 
 /// Modern (v3.x) sensor hosts end to end: `explain`, `check`, `locations` and `pac` through the built
-/// binary on the shipped catalog, and the PAC file evaluated by node.
+/// binary on the shipped catalog (the PAC file evaluated by node: AtpgateClientConfigTests.ModernSensorPACTests).
 struct ModernSensorCLITests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
@@ -90,20 +89,5 @@ struct ModernSensorCLITests {
         let classic = try Self.writePolicy(folder, atp: "instance: contoso-corp")
         let without = try CLITests.run(["pac", "--policy", classic, "--proxy", "proxy.corp.example:3128"])
         #expect(!Self.text(without.stdout).contains("endpoint.security"))
-    }
-
-    @Test(.enabled(if: PACFileTests.node != nil, "node is not installed"))
-    func pacFileSendsOnlyNamesBelowTheDomainToTheProxy() throws {
-        let folder = try CLITests.Folder()
-        let policy = try PolicyLoader.load(path: try Self.writePolicy(folder, atp: "sensors: [modern], console: false, crl: false"))
-        let pac = PACFile.generate(policy: policy, proxy: "proxy.corp.example:3128", others: .direct)
-        #expect(pac.contains(#"dnsDomainIs(host, ".endpoint.security.microsoft.com")"#))
-        let cases: [(String, String)] = [
-            ("x.endpoint.security.microsoft.com", PACFileTests.proxy), ("a.b.endpoint.security.microsoft.com", PACFileTests.proxy),
-            ("X.Endpoint.Security.Microsoft.Com.", PACFileTests.proxy), ("endpoint.security.microsoft.com", "DIRECT"),
-            ("x.endpoint.security.microsoft.com.evil.com", "DIRECT"), ("xendpoint.security.microsoft.com", "DIRECT"),
-            ("contoso-corpsensorapi.atp.azure.com", "DIRECT"),
-        ]
-        #expect(try PACFileTests.evaluate(pac, hosts: cases.map(\.0)) == cases.map(\.1))
     }
 }

@@ -1,5 +1,6 @@
 import AtpgateNet
 import AtpgatePolicy
+import AtpgateWindows
 
 /// Whether settings send the policy's allowed hosts (the ATP sensor and console hosts, the CRL
 /// endpoints...) through this proxy and not around it. A finding is something that routes them

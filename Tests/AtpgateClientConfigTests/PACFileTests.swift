@@ -1,5 +1,5 @@
+import AtpgateClientConfig
 import AtpgatePolicy
-import AtpgateWindows
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import AtpgateClientConfig
 import AtpgateNet
 import AtpgatePolicy
 import AtpgateWindows

@@ -1,7 +1,8 @@
+import AtpgateClientConfig
 import AtpgateWindows
 import Testing
 
-/// Sensor command lines and the quoting they depend on.
+/// Sensor command lines and the cmd quoting they depend on (PowerShell quoting: AtpgateWindowsTests.QuotingTests).
 struct SensorCommandTests {
     @Test func installAndPowerShell() throws {
         let command = SensorCommand(proxyURL: "http://proxy.corp.example:3128")
@@ -27,11 +28,5 @@ struct SensorCommandTests {
     func cmdRefuses(value: String) {
         #expect(throws: QuotingError.self) { try Quoting.cmd(value) }
         #expect(throws: QuotingError.self) { try SensorCommand(proxyURL: value).installCommand() }
-    }
-
-    @Test(arguments: [("a", #""a""#), ("a`b", #""a``b""#), ("$env:x", #""`$env:x""#), ("say \"hi\"", #""say `"hi`"""#),
-                      ("a\u{201C}b", "\"a`\u{201C}b\"")])
-    func powerShellQuoting(value: String, expected: String) {
-        #expect(Quoting.powerShell(value) == expected)
     }
 }

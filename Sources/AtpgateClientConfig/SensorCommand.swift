@@ -1,4 +1,5 @@
 import AtpgatePolicy
+import AtpgateWindows
 
 /// The Defender for Identity sensor's proxy set-up, as the lines an admin pastes: the silent
 /// installer's command line and, for an installed sensor, the DefenderForIdentity module's cmdlet.
