@@ -86,6 +86,35 @@ final class SocketChannel: @unchecked Sendable {
         writeHandler = nil
     }
 
+    /// Writes all of `bytes`: now as far as the socket takes them, the rest as it drains; then
+    /// `completion` runs on the loop's queue with nil, or the error that ended the write. For the
+    /// proxy's own short messages (the `200`, an error answer); bodies go through a pump.
+    func send(_ bytes: [UInt8], then completion: @escaping (SocketError?) -> Void) {
+        var remaining = bytes[...]
+        /// nil while bytes remain and the socket would block; else the outcome.
+        func flush() -> SocketError?? {
+            while !remaining.isEmpty {
+                let step = remaining.withUnsafeBytes { raw in Result { () throws(SocketError) in try socket.write(raw) } }
+                switch step {
+                case .success(let n?): remaining = remaining.dropFirst(n)
+                case .success(nil): return nil
+                case .failure(let error): return .some(error)
+                }
+            }
+            return .some(nil)
+        }
+        guard !isClosed else { return }
+        if let outcome = flush() {
+            completion(outcome)
+            return
+        }
+        awaitWritable { [self] in
+            guard let outcome = flush() else { return }
+            stopAwaitingWritable()
+            completion(outcome)
+        }
+    }
+
     // MARK: Closing
 
     /// Leaves the poll set and closes the descriptor. Idempotent.

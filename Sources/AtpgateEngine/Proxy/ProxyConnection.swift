@@ -345,12 +345,22 @@ final class ProxyConnection: @unchecked Sendable {
                                 idleTimeout: policy.timeouts.idle, statistics: context.statistics)
             phase = .tunnel(tunnel)
             record?.status = 200
-            tunnel.start(reply: Self.connectionEstablished, pipelined: leftover) { [self] reason in
+            tunnel.prepare { [self] reason in
                 record?.bytesUp = tunnel.bytesUp
                 record?.bytesDown = tunnel.bytesDown
                 upstream.close()
                 finishRequest(status: 200, error: reason?.rawValue)
                 close()
+            }
+            // The connection answers the CONNECT itself; the relay starts once the client has the 200.
+            // (Between the two is where a look at the client's first bytes goes.)
+            client.send(Self.connectionEstablished) { [self] error in
+                guard case .tunnel = phase else { return }
+                if let error {
+                    tunnel.close(reason: .broke(.client, reset: PumpFailure(error).isReset))
+                    return
+                }
+                tunnel.start(pipelined: leftover)
             }
         case .http(let path):
             let exchange = HTTPExchange(client: client, upstream: upstream, loop: loop, deadline: deadline,
@@ -419,32 +429,11 @@ final class ProxyConnection: @unchecked Sendable {
     private func lingerClose(after response: [UInt8]) {
         phase = .lingering
         buffer = []
-        var remaining = response[...]
-        /// True when done: all written, or the client is gone (nothing more to try).
-        func flush() -> Bool {
-            while !remaining.isEmpty {
-                do {
-                    guard let n = try remaining.withUnsafeBytes({ bytes throws(SocketError) in try client.socket.write(bytes) }) else {
-                        return false
-                    }
-                    remaining = remaining.dropFirst(n)
-                } catch {
-                    return true
-                }
-            }
-            return true
-        }
         let lingerSeconds = min(2.0, policy.timeouts.grace)
         deadline.arm(after: lingerSeconds) { [self] in close() }
-        let done = flush()
-        if !done {
-            client.awaitWritable { [self] in
-                if flush() {
-                    client.stopAwaitingWritable()
-                    finishLinger()
-                }
-            }
-        } else {
+        // Written or not (the client may be gone), the connection then lingers until the timer.
+        client.send(response) { [self] _ in
+            guard case .lingering = phase else { return }
             finishLinger()
         }
     }

@@ -24,15 +24,21 @@ final class Tunnel: @unchecked Sendable {
         down = Pump(from: upstream, to: client, loop: loop, framing: .stream, statistics: statistics, spliceAllowed: true, halfCloseOnEnd: true)
     }
 
-    /// Starts relaying: `reply` (the 200) goes to the client first, `pipelined` (bytes the client
-    /// sent right behind the CONNECT head, e.g. a TLS ClientHello) to the upstream.
-    func start(reply: [UInt8], pipelined: [UInt8], onClose: @escaping (_ reason: EndReason?) -> Void) {
+    /// Takes charge of the two channels before the relay starts (while the connection sends the 200):
+    /// from here on `close(reason:)` and the idle timer end the tunnel through `onClose`.
+    func prepare(onClose: @escaping (_ reason: EndReason?) -> Void) {
         self.onClose = onClose
+        armIdle()
+    }
+
+    /// Starts relaying (the connection has sent the 200): `pipelined` (bytes the client
+    /// sent right behind the CONNECT head, e.g. a TLS ClientHello) to the upstream.
+    func start(pipelined: [UInt8]) {
+        guard !ended else { return }
         // up moves client -> upstream, down moves upstream -> client: a pump's side names the peer.
         up.onEnd = { [self] end in directionEnded(end, source: .client, sink: .upstream) }
         down.onEnd = { [self] end in directionEnded(end, source: .upstream, sink: .client) }
-        armIdle()
-        down.start(prime: reply)
+        down.start()
         if !ended { up.start(initial: pipelined) }
     }
 
