@@ -11,12 +11,9 @@ import AtpgateHTTP
 /// - Framed directions (HTTP bodies) stop exactly at the message end; bytes read past it are
 ///   handed back as `leftover` (a pipelined next request).
 final class Pump: @unchecked Sendable {
-    enum Framing {
-        case stream                  // until the source closes (tunnels, close-delimited responses)
-        case length(UInt64)          // Content-Length
-        case chunked                 // Transfer-Encoding: chunked, forwarded as it is
-        case dechunk                 // chunked in, only the chunk data out (for HTTP/1.0 clients)
-    }
+    /// stream (until the source closes), length (Content-Length), chunked (forwarded as it is),
+    /// dechunk (chunked in, only the chunk data out): `BodyFramer` tracks the body, the pump moves bytes.
+    typealias Framing = BodyFramer.Mode
 
     enum Side { case source, sink }
 
@@ -31,9 +28,7 @@ final class Pump: @unchecked Sendable {
     private let loop: IOLoop
     private let spliceAllowed: Bool
     private let halfCloseOnEnd: Bool
-    private var framing: Framing
-    private var remaining: UInt64 = 0
-    private var chunked = ChunkedFramer()
+    private var framer: BodyFramer
 
     /// Body bytes delivered to the sink (priming bytes excluded).
     private(set) var bytes: UInt64 = 0
@@ -50,7 +45,6 @@ final class Pump: @unchecked Sendable {
     private var wantsPipe = false
     private var pipeUnavailable = false
     private var sourceEnded = false
-    private var messageComplete = false
     private var leftover: [UInt8] = []
 
     private let statistics: ProxyStatistics
@@ -61,10 +55,9 @@ final class Pump: @unchecked Sendable {
         self.source = source
         self.sink = sink
         self.loop = loop
-        self.framing = framing
+        self.framer = BodyFramer(framing)
         self.spliceAllowed = spliceAllowed
         self.halfCloseOnEnd = halfCloseOnEnd
-        if case .length(let length) = framing { remaining = length }
     }
 
     deinit {
@@ -82,11 +75,8 @@ final class Pump: @unchecked Sendable {
             initial.withUnsafeBytes { accept($0) }
         }
         guard !isFinished else { return }
-        if messageCompleteWithNothingToRead() {
-            messageComplete = true
-        }
         if pendingCount == 0 {
-            if messageComplete { finish(.complete(leftover: leftover)); return }
+            if framer.isComplete { finish(.complete(leftover: leftover)); return }
             source.setReadHandler { [self] in readable() }
             // Bytes may have arrived while the source was paused, and a resumed registration does
             // not always report them: look once now.
@@ -107,14 +97,6 @@ final class Pump: @unchecked Sendable {
     }
 
     private var pendingCount: Int { (pendingEnd - pendingStart) + pipeBytes }
-
-    private func messageCompleteWithNothingToRead() -> Bool {
-        switch framing {
-        case .length: return remaining == 0
-        case .chunked, .dechunk: return chunked.isComplete
-        case .stream: return false
-        }
-    }
 
     // MARK: Source side
 
@@ -138,7 +120,7 @@ final class Pump: @unchecked Sendable {
             return spliceIn()
         }
         var limit = loop.scratch.count
-        if case .length = framing { limit = Int(min(UInt64(limit), remaining)) }
+        if let cap = framer.readLimit { limit = Int(min(UInt64(limit), cap)) }
         if limit == 0 { source.pauseReading(); return false }
         let count: Int
         do {
@@ -157,55 +139,31 @@ final class Pump: @unchecked Sendable {
         lastActivity = monotonicNanos()
         accept(UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]))
         if isFinished { return false }
-        if count == loop.scratch.count, case .stream = framing, spliceAllowed, !pipeUnavailable {
+        if count == loop.scratch.count, framer.isOpaque, spliceAllowed, !pipeUnavailable {
             wantsPipe = true
         }
         return afterProgress()
     }
 
-    /// Runs bytes read from the source through framing and on to the sink.
+    /// Runs bytes read from the source through framing and on to the sink; bytes past the message end
+    /// are kept as `leftover`.
     private func accept(_ bytes: UnsafeRawBufferPointer) {
-        var messageBytes = bytes.count
-        switch framing {
-        case .stream:
-            break
-        case .length:
-            messageBytes = Int(min(UInt64(bytes.count), remaining))
-            remaining -= UInt64(messageBytes)
-            if remaining == 0 { messageComplete = true }
-        case .chunked:
-            do {
-                messageBytes = try chunked.consume(bytes)
-            } catch {
-                finish(.failed(.source, PumpFailure("invalid chunked body: \(error)")))
-                return
+        var moved = 0
+        let taken: Int
+        do {
+            taken = try framer.consume(bytes) { out in
+                moved += out.count
+                deliver(out)
             }
-            if chunked.isComplete { messageComplete = true }
-        case .dechunk:
-            var decoded = 0
-            do {
-                messageBytes = try chunked.consume(bytes) { data in
-                    decoded += data.count
-                    self.deliver(data)
-                }
-            } catch {
-                finish(.failed(.source, PumpFailure("invalid chunked body: \(error)")))
-                return
-            }
-            if chunked.isComplete { messageComplete = true }
-            if messageBytes < bytes.count {
-                leftover.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[messageBytes...]))
-            }
-            self.bytes += UInt64(decoded)
-            statistics.addCopied(decoded)
+        } catch {
+            finish(.failed(.source, PumpFailure("invalid chunked body: \(error)")))
             return
         }
-        if messageBytes < bytes.count {
-            leftover.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[messageBytes...]))
+        if taken < bytes.count {
+            leftover.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[taken...]))
         }
-        self.bytes += UInt64(messageBytes)
-        statistics.addCopied(messageBytes)
-        deliver(UnsafeRawBufferPointer(rebasing: bytes[0..<messageBytes]))
+        self.bytes += UInt64(moved)
+        statistics.addCopied(moved)
     }
 
     private func spliceIn() -> Bool {
@@ -244,11 +202,10 @@ final class Pump: @unchecked Sendable {
     }
 
     private func endOfSource() {
-        switch framing {
-        case .stream:
+        if framer.closeEndsBody {
             if halfCloseOnEnd { sink.socket.shutdownWrite() }
             finish(.sourceClosed)
-        case .length, .chunked, .dechunk:
+        } else {
             finish(.failed(.source, PumpFailure("the peer closed before the end of the body")))
         }
     }
@@ -301,7 +258,7 @@ final class Pump: @unchecked Sendable {
             sink.awaitWritable { [self] in writable() }
             return false
         }
-        if messageComplete { finish(.complete(leftover: leftover)); return false }
+        if framer.isComplete { finish(.complete(leftover: leftover)); return false }
         if wantsPipe { switchToPipe() }
         return true
     }
@@ -330,7 +287,7 @@ final class Pump: @unchecked Sendable {
         guard pendingCount == 0 else { return }
         sink.stopAwaitingWritable()
         lastActivity = monotonicNanos()
-        if messageComplete { finish(.complete(leftover: leftover)); return }
+        if framer.isComplete { finish(.complete(leftover: leftover)); return }
         if sourceEnded { endOfSource(); return }
         if wantsPipe { switchToPipe() }
         source.resumeReading()
