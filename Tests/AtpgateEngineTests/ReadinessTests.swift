@@ -159,3 +159,32 @@ struct ReadinessTests {
         #expect(loop.queue.sync { loop.pollSet.count } == 0)
     }
 }
+
+@Suite("Byte stream: bytes handed back")
+struct HandedBackTests {
+    @Test("bytes given to unread come back first, then the socket's; the descriptor is not spliced meanwhile")
+    func unreadFirst() throws {
+        let pair = try ReadinessTests.Pair()
+        pair.onLoop {
+            pair.channel.unread(Array("first-".utf8))
+            #expect(pair.channel.spliceDescriptor == nil)
+        }
+        pair.send("then-socket")
+        pair.onLoop { pair.channel.setReadHandler(pair.readHandler()) }
+        #expect(eventually(timeout: 5) { pair.log.joined().hasPrefix("read:first-") && pair.log.joined().contains("then-socket") },
+                "\(pair.log)")
+        pair.onLoop { #expect(pair.channel.spliceDescriptor != nil) }
+    }
+
+    @Test("handed-back bytes are delivered on resume with no socket event at all")
+    func unreadWithoutEvent() throws {
+        let pair = try ReadinessTests.Pair()
+        pair.onLoop {
+            pair.channel.setReadHandler(pair.readHandler())
+            pair.channel.pauseReading()
+            pair.channel.unread(Array("hello".utf8))
+            pair.channel.resumeReading()
+        }
+        #expect(eventually(timeout: 5) { pair.log.contains("read:hello") }, "\(pair.log)")
+    }
+}

@@ -16,7 +16,7 @@ import CAtpgateSys
 /// - a handler is handed the edge and must drain: read until the socket would block (or pause), write
 ///   until it would block (or stop waiting).
 /// - the registration is removed before the descriptor is closed, so a reused number never inherits it.
-final class SocketChannel: @unchecked Sendable {
+final class SocketChannel: ByteStream, @unchecked Sendable {
     let socket: Socket
     let loop: IOLoop
 
@@ -25,6 +25,7 @@ final class SocketChannel: @unchecked Sendable {
     private var reading = false             // a read handler is set and not paused
     private var readReady = false           // an input edge no handler has seen yet
     private var drained = true              // the last read would have blocked, saw the end, or failed
+    private var handedBack: [UInt8] = []    // bytes given to `unread`, returned first
     private var writeHandler: (() -> Void)?
     private var writeReady = false          // an output edge no handler has seen yet
     private(set) var isClosed = false
@@ -56,6 +57,13 @@ final class SocketChannel: @unchecked Sendable {
 
     /// Reads from the socket, noting whether it is now drained. nil: it would block.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> Int? {
+        if !handedBack.isEmpty {
+            let count = min(buffer.count, handedBack.count)
+            handedBack.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            handedBack.removeFirst(count)
+            drained = false   // the socket itself was not read: it may hold more
+            return count
+        }
         do {
             let count = try socket.read(into: buffer)
             noteRead(count)
@@ -71,7 +79,28 @@ final class SocketChannel: @unchecked Sendable {
         drained = count == nil || count == 0
     }
 
+    func unread(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        handedBack = bytes + handedBack
+        drained = false
+        if reading { deliverLater(read: true) }
+    }
+
+    var spliceDescriptor: Int32? { handedBack.isEmpty && !isClosed ? socket.fd : nil }
+
     // MARK: Writing
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws(SocketError) -> Int? {
+        try socket.write(bytes)
+    }
+
+    func shutdownWrite() {
+        socket.shutdownWrite()
+    }
+
+    func resetOnClose() {
+        socket.setLingerZero()
+    }
 
     /// Runs `handler` once the socket can take more bytes; keeps running it on each new edge until
     /// `stopAwaitingWritable`. Call it after a write would block (or a connect is in progress).
@@ -94,7 +123,7 @@ final class SocketChannel: @unchecked Sendable {
         /// nil while bytes remain and the socket would block; else the outcome.
         func flush() -> SocketError?? {
             while !remaining.isEmpty {
-                let step = remaining.withUnsafeBytes { raw in Result { () throws(SocketError) in try socket.write(raw) } }
+                let step = remaining.withUnsafeBytes { raw in Result { () throws(SocketError) in try write(raw) } }
                 switch step {
                 case .success(let n?): remaining = remaining.dropFirst(n)
                 case .success(nil): return nil

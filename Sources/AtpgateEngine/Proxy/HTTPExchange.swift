@@ -20,8 +20,8 @@ final class HTTPExchange: @unchecked Sendable {
         case ended(status: Int, bytesUp: UInt64, bytesDown: UInt64, error: EndReason?, keepAlive: Bool, leftover: [UInt8])
     }
 
-    private let client: SocketChannel
-    private let upstream: SocketChannel
+    private let client: any ByteStream
+    private let upstream: any ByteStream
     private let loop: IOLoop
     private let deadline: Deadline
     private let upstreamHead: [UInt8]
@@ -42,7 +42,7 @@ final class HTTPExchange: @unchecked Sendable {
     private var finished = false
     private var onDone: ((Outcome) -> Void)?
 
-    init(client: SocketChannel, upstream: SocketChannel, loop: IOLoop, deadline: Deadline, head: HTTPRequestHead,
+    init(client: any ByteStream, upstream: any ByteStream, loop: IOLoop, deadline: Deadline, head: HTTPRequestHead,
          host: String, port: UInt16?, path: String, framing: Pump.Framing, timeouts: Timeouts, headLimit: Int,
          statistics: ProxyStatistics) {
         self.statistics = statistics
@@ -197,7 +197,7 @@ final class HTTPExchange: @unchecked Sendable {
         var offset = 0
         while offset < bytes.count {
             let step = bytes.withUnsafeBytes { raw in
-                Result { () throws(SocketError) in try client.socket.write(UnsafeRawBufferPointer(rebasing: raw[offset...])) }
+                Result { () throws(SocketError) in try client.write(UnsafeRawBufferPointer(rebasing: raw[offset...])) }
             }
             switch step {
             case .success(let n?): offset += n

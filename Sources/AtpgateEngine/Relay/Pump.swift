@@ -23,8 +23,8 @@ final class Pump: @unchecked Sendable {
         case failed(Side, PumpFailure)       // read/write error, reset, or a truncated/invalid body (source)
     }
 
-    let source: SocketChannel
-    let sink: SocketChannel
+    let source: any ByteStream
+    let sink: any ByteStream
     private let loop: IOLoop
     private let spliceAllowed: Bool
     private let halfCloseOnEnd: Bool
@@ -49,7 +49,7 @@ final class Pump: @unchecked Sendable {
 
     private let statistics: ProxyStatistics
 
-    init(from source: SocketChannel, to sink: SocketChannel, loop: IOLoop, framing: Framing, statistics: ProxyStatistics,
+    init(from source: any ByteStream, to sink: any ByteStream, loop: IOLoop, framing: Framing, statistics: ProxyStatistics,
          spliceAllowed: Bool = false, halfCloseOnEnd: Bool = false) {
         self.statistics = statistics
         self.source = source
@@ -167,10 +167,10 @@ final class Pump: @unchecked Sendable {
     }
 
     private func spliceIn() -> Bool {
-        guard let pipe else { return false }
+        guard let pipe, let from = source.spliceDescriptor else { return false }
         let moved: Int?
         do {
-            moved = try SplicePipe.splice(from: source.socket.fd, to: pipe.writeEnd, count: pipe.capacity - pipeBytes)
+            moved = try SplicePipe.splice(from: from, to: pipe.writeEnd, count: pipe.capacity - pipeBytes)
             source.noteRead(moved)
         } catch {
             source.noteRead(0)
@@ -203,7 +203,7 @@ final class Pump: @unchecked Sendable {
 
     private func endOfSource() {
         if framer.closeEndsBody {
-            if halfCloseOnEnd { sink.socket.shutdownWrite() }
+            if halfCloseOnEnd { sink.shutdownWrite() }
             finish(.sourceClosed)
         } else {
             finish(.failed(.source, PumpFailure("the peer closed before the end of the body")))
@@ -219,7 +219,7 @@ final class Pump: @unchecked Sendable {
         if pendingCount == 0 {
             do {
                 while offset < bytes.count {
-                    guard let n = try sink.socket.write(UnsafeRawBufferPointer(rebasing: bytes[offset...])) else { break }
+                    guard let n = try sink.write(UnsafeRawBufferPointer(rebasing: bytes[offset...])) else { break }
                     offset += n
                 }
             } catch {
@@ -268,7 +268,7 @@ final class Pump: @unchecked Sendable {
         do {
             if let buffer = pending, pendingEnd > pendingStart {
                 while pendingStart < pendingEnd {
-                    guard let n = try sink.socket.write(UnsafeRawBufferPointer(rebasing: buffer[pendingStart..<pendingEnd])) else {
+                    guard let n = try sink.write(UnsafeRawBufferPointer(rebasing: buffer[pendingStart..<pendingEnd])) else {
                         return
                     }
                     pendingStart += n
@@ -295,9 +295,9 @@ final class Pump: @unchecked Sendable {
     }
 
     private func drainPipe() throws(SocketError) {
-        guard let pipe else { return }
+        guard let pipe, let to = sink.spliceDescriptor else { return }
         while pipeBytes > 0 {
-            guard let n = try SplicePipe.splice(from: pipe.readEnd, to: sink.socket.fd, count: pipeBytes) else { return }
+            guard let n = try SplicePipe.splice(from: pipe.readEnd, to: to, count: pipeBytes) else { return }
             pipeBytes -= n
         }
     }
@@ -305,6 +305,8 @@ final class Pump: @unchecked Sendable {
     private func switchToPipe() {
         wantsPipe = false
         guard pipe == nil, pendingCount == 0 else { return }
+        // Splicing needs both ends to be plain descriptors (not TLS, no bytes handed back pending).
+        guard source.spliceDescriptor != nil, sink.spliceDescriptor != nil else { return }
         pipe = SplicePipe.make()
         if pipe != nil {
             statistics.pipeCreated()

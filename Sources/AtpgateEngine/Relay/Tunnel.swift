@@ -6,15 +6,15 @@
 final class Tunnel: @unchecked Sendable {
     let up: Pump
     let down: Pump
-    private let client: SocketChannel
-    private let upstream: SocketChannel
+    private let client: any ByteStream
+    private let upstream: any ByteStream
     private let idleTimeout: Double
     private let deadline: Deadline
     private var directionsDone = 0
     private var ended = false
     private var onClose: ((_ reason: EndReason?) -> Void)?
 
-    init(client: SocketChannel, upstream: SocketChannel, loop: IOLoop, deadline: Deadline, idleTimeout: Double,
+    init(client: any ByteStream, upstream: any ByteStream, loop: IOLoop, deadline: Deadline, idleTimeout: Double,
          statistics: ProxyStatistics) {
         self.client = client
         self.upstream = upstream
@@ -39,7 +39,9 @@ final class Tunnel: @unchecked Sendable {
         up.onEnd = { [self] end in directionEnded(end, source: .client, sink: .upstream) }
         down.onEnd = { [self] end in directionEnded(end, source: .upstream, sink: .client) }
         down.start()
-        if !ended { up.start(initial: pipelined) }
+        // The client's stream returns them first: the relay reads them like any other bytes.
+        client.unread(pipelined)
+        if !ended { up.start() }
     }
 
     var bytesUp: UInt64 { up.bytes }
@@ -57,8 +59,8 @@ final class Tunnel: @unchecked Sendable {
             if directionsDone == 2 { self.end(error: nil) }
         case .failed(let side, let failure):
             // A reset on one side: reset the other too rather than pretend an orderly end.
-            upstream.socket.setLingerZero()
-            client.socket.setLingerZero()
+            upstream.resetOnClose()
+            client.resetOnClose()
             self.end(error: .broke(side == .source ? source : sink, reset: failure.isReset))
         }
     }
