@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "atpgate-bench",
         abstract: "Load generator, sink and origin for scripts/bench.",
-        subcommands: [SuiteCommand.self, SinkCommand.self, PolicyCommand.self, FreePortsCommand.self, WaitPortCommand.self]
+        subcommands: [SuiteCommand.self, SinkCommand.self, SoakCommand.self, PolicyCommand.self, FreePortsCommand.self, WaitPortCommand.self]
     )
 }
 
