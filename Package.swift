@@ -4,11 +4,15 @@ import PackageDescription
 // Targets are split by concern; dependencies point one way only:
 //   atpgate (exe) -> AtpgateCLI -> AtpgateEngine -> AtpgateClientConfig -> AtpgatePolicy -> AtpgateNet
 //                           |                |                      \-> AtpgateWindows
-//                           |                \-> AtpgateHTTP, CAtpgateSys
-//                           \-> AtpgateClientConfig, AtpgateWindows
+//                           |                |-> AtpgateHTTP
+//                           |                \-> AtpgateIO -> CAtpgateSys
+//                           |                             \-> AtpgateNet
+//                           \-> AtpgateIO, AtpgateClientConfig, AtpgateWindows
 // AtpgateWindows (pure codecs of Windows formats) depends on no other target. A target also lists
 // the targets further down that it imports itself (the engine and AtpgateClientConfig list
 // AtpgatePolicy and AtpgateNet; the CLI lists AtpgatePolicy, AtpgateHTTP and AtpgateNet).
+// AtpgateIO is the OS seam and the loops (sockets, epoll, splice, inotify, timers); it needs
+// AtpgateNet only for `IPAddress` in `SocketAddress`. No pure target depends on it.
 // The policy engine knows nothing of sockets, the HTTP codec knows nothing of sockets, the Windows
 // codecs know nothing of policies, the engine knows nothing of YAML, and the CLI is thin.
 let package = Package(
@@ -35,9 +39,12 @@ let package = Package(
         .target(name: "AtpgateHTTP"),
         // Linux calls Swift's Glibc module does not expose (splice, pipe2, accept4, F_SETPIPE_SZ).
         .target(name: "CAtpgateSys"),
+        // The I/O layer: sockets, addresses, splice pipes, inotify, process set-up (OS/), and the
+        // loops with their epoll sets, timers and socket channels (Loop/). No policy, no HTTP.
+        .target(name: "AtpgateIO", dependencies: ["CAtpgateSys", "AtpgateNet"]),
         // The Dispatch-based I/O engine: listeners, resolver, dialer, relay, access log.
         .target(name: "AtpgateEngine", dependencies: [
-            "AtpgateNet", "AtpgatePolicy", "AtpgateHTTP", "AtpgateClientConfig", "CAtpgateSys",
+            "AtpgateIO", "AtpgateNet", "AtpgatePolicy", "AtpgateHTTP", "AtpgateClientConfig",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Windows formats: WinINET/WinHTTP settings blobs, hex, .reg files, PowerShell/netsh scripts,
@@ -48,7 +55,7 @@ let package = Package(
         .target(name: "AtpgateClientConfig", dependencies: ["AtpgatePolicy", "AtpgateNet", "AtpgateWindows"]),
         // Command-line commands (thin: parse arguments, call the library).
         .target(name: "AtpgateCLI", dependencies: [
-            "AtpgateEngine", "AtpgatePolicy", "AtpgateHTTP", "AtpgateNet", "AtpgateClientConfig", "AtpgateWindows",
+            "AtpgateEngine", "AtpgateIO", "AtpgatePolicy", "AtpgateHTTP", "AtpgateNet", "AtpgateClientConfig", "AtpgateWindows",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -66,8 +73,9 @@ let package = Package(
         .testTarget(name: "AtpgateClientConfigTests", dependencies: [
             "AtpgateClientConfig", "AtpgateWindows", "AtpgatePolicy", "AtpgateNet",
         ]),
+        .testTarget(name: "AtpgateIOTests", dependencies: ["AtpgateIO"]),
         .testTarget(name: "AtpgateEngineTests", dependencies: [
-            "AtpgateEngine", "AtpgatePolicy", "AtpgateNet", "AtpgateHTTP", "CAtpgateSys",
+            "AtpgateEngine", "AtpgateIO", "AtpgatePolicy", "AtpgateNet", "AtpgateHTTP",
             .product(name: "Logging", package: "swift-log"),
         ]),
     ],

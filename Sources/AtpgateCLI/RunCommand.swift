@@ -5,6 +5,7 @@ import ArgumentParser
 import Dispatch
 import Logging
 import AtpgateEngine
+import AtpgateIO
 import AtpgatePolicy
 
 /// `atpgate run [--policy PATH] [--listen HOST:PORT]...`

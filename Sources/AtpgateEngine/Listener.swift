@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Logging
+import AtpgateIO
 
 /// A listening socket whose accept source hands each connection to the next loop.
 ///

@@ -5,6 +5,7 @@ import Dispatch
 import Logging
 import AtpgateNet
 import AtpgatePolicy
+import AtpgateIO
 
 /// The proxy: listeners, loops, the shared context, and graceful shutdown.
 public final class ProxyServer: @unchecked Sendable {

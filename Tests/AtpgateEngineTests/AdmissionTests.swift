@@ -1,5 +1,6 @@
 import Testing
 @testable import AtpgateEngine
+import AtpgateIO
 import AtpgatePolicy
 import AtpgateNet
 

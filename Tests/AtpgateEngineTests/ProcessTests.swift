@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 @testable import AtpgateEngine
+import AtpgateIO
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import AtpgateNet
 @testable import AtpgateEngine
+import AtpgateIO
 
 /// The default resolver's machinery (threads, coalescing, caches, back-pressure) with a stand-in
 /// lookup: no test may send a DNS query.

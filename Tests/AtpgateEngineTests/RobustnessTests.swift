@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 #endif
 @testable import AtpgateEngine
+import AtpgateIO
 
 /// Hostile and broken peers against the real binary (a child process): the proxy must keep serving,
 /// close what it should, and give every descriptor back. Bounded in count and time, loopback only.

@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import AtpgateNet
 @testable import AtpgateEngine
+import AtpgateIO
 
 /// The proxy never dials its own listeners, however the address is spelt: every IPv6 form that
 /// embeds the listener's IPv4 address reaches it too, and a networks.allow carve-out for loopback

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 #endif
 @testable import AtpgateEngine
+import AtpgateIO
 
 @Suite("CONNECT tunnels")
 struct TunnelTests {

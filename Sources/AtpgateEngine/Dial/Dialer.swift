@@ -1,4 +1,5 @@
 import AtpgateNet
+import AtpgateIO
 
 /// Why no upstream connection could be made. Maps to the access log's error tokens.
 public enum DialError: Error, Sendable, Equatable {

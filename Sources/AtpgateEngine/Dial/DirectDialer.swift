@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AtpgateIO
 
 /// Dials the vetted addresses one after another: a timeout per attempt, a cap on the total.
 struct DirectDialer: Dialer {

@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import AtpgateIO
 
 /// Tells the operator when access-log lines are lost: a warning on stderr at most once per `interval`
 /// while lines are being dropped (the first one soon after the first drop), and the total at shutdown.

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Synchronization
 import Dispatch
+import AtpgateIO
 
 /// Writes lines to a descriptor (stdout for the access log) from its own thread, so a slow or
 /// blocked reader never stalls the I/O queues. The buffer is bounded; lines that do not fit are

@@ -1,5 +1,6 @@
 import AtpgateNet
 import AtpgatePolicy
+import AtpgateIO
 
 /// The one admission path: client check → destination decision → (resolution, done by the caller) →
 /// address vetting → what to dial. The proxy uses it for every request, `on_reload: cut-denied` to

@@ -1,4 +1,5 @@
 import Synchronization
+import AtpgateIO
 
 /// Live connections, so shutdown (and later `on_reload: cut-denied`) can reach every one of them
 /// on its own loop. The table is behind a mutex; the count is atomic for cheap reads.

@@ -1,5 +1,6 @@
 import AtpgatePolicy
 import AtpgateHTTP
+import AtpgateIO
 
 /// One plain-HTTP request forwarded upstream and its response relayed back. Confined to the loop's queue.
 ///

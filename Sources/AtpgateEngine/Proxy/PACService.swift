@@ -1,6 +1,7 @@
 import AtpgateClientConfig
 import AtpgateHTTP
 import AtpgatePolicy
+import AtpgateIO
 
 /// The proxy's own answers to origin-form requests: `GET /proxy.pac` and `GET /wpad.dat` (WPAD),
 /// the PAC file built from the policy in force. Anything else sent to the proxy itself stays a 400;

@@ -1,4 +1,5 @@
 import AtpgatePolicy
+import AtpgateIO
 
 /// The policy in force. Readers take a snapshot per request; a reload (compiled off the I/O
 /// queues) swaps it atomically, so established tunnels keep the policy they were decided under.

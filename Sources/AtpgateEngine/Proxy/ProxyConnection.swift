@@ -2,6 +2,7 @@ import Dispatch
 import AtpgateNet
 import AtpgatePolicy
 import AtpgateHTTP
+import AtpgateIO
 
 /// One client connection, from accept to close. Confined to `loop.queue`.
 ///

@@ -1,6 +1,7 @@
 import Logging
 import AtpgateNet
 import AtpgatePolicy
+import AtpgateIO
 
 /// What every connection shares: the policy, the resolver and dialer seams, the access log,
 /// and the proxy's own addresses (never dialled, so the proxy cannot be looped into itself).

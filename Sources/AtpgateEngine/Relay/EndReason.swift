@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AtpgateIO
 
 /// Why a request that was served (a tunnel, a forwarded response) ended abnormally: the access log's
 /// `error` for it. The names are a contract (operators alert on them): never rename a case's text.

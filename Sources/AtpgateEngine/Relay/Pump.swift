@@ -1,4 +1,5 @@
 import AtpgateHTTP
+import AtpgateIO
 
 /// Moves bytes one way, from a source channel to a sink channel, on the loop's queue.
 ///

@@ -1,3 +1,5 @@
+import AtpgateIO
+
 /// A CONNECT tunnel: two pumps, client -> upstream ("up") and upstream -> client ("down").
 ///
 /// End of stream in one direction becomes shutdown(SHUT_WR) toward the other side (half-close);

@@ -4,6 +4,7 @@ import Glibc
 import Dispatch
 import Logging
 import AtpgatePolicy
+import AtpgateIO
 
 /// Live reload: watches the policy's files (policy, catalog, service tags) and reloads on change or
 /// on request (SIGHUP). Parsing and compiling run on the reloader's own queue, never on the I/O

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import AtpgateNet
+import AtpgateIO
 
 /// The default resolver: getaddrinfo on a dedicated, bounded set of threads.
 ///

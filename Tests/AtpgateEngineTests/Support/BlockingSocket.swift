@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import AtpgateNet
 @testable import AtpgateEngine
+@testable import AtpgateIO
 
 /// A blocking test socket with receive/send timeouts, so a broken proxy fails a test instead of hanging it.
 final class BlockingSocket: @unchecked Sendable {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Logging
 @testable import AtpgateEngine
+import AtpgateIO
 
 /// A swift-log handler that keeps every message, so tests can read what an operator would see.
 final class CapturedLog: @unchecked Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 @testable import AtpgateEngine
+import AtpgateIO
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,6 @@
 import Foundation
 @testable import AtpgateEngine
+import AtpgateIO
 
 /// A small HTTP/1.1 origin for forwarding tests. Paths:
 ///   /cl/N       N bytes with Content-Length          /chunked     a chunked body "hello world"

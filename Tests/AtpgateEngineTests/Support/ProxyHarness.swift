@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 @testable import AtpgateEngine
+import AtpgateIO
 import AtpgatePolicy
 import AtpgateNet
 

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import AtpgateNet
 @testable import AtpgateEngine
+@testable import AtpgateIO
 
 /// A thread-per-connection TCP server on loopback with an ephemeral port. `handler` runs on its own
 /// thread for each accepted connection. Used as the upstream peer of the proxy in tests.

@@ -8,7 +8,7 @@ public final class IOLoop: @unchecked Sendable {
 
     /// Shared by every connection on this loop. Guarded by `queue`: only used synchronously inside
     /// one handler, never held across events.
-    let scratch: UnsafeMutableRawBufferPointer
+    public let scratch: UnsafeMutableRawBufferPointer
 
     /// Every deadline of every connection on this loop, on one Dispatch timer.
     let timers: LoopTimers
@@ -16,7 +16,7 @@ public final class IOLoop: @unchecked Sendable {
     /// The readiness of every socket on this loop: one epoll set under one Dispatch source.
     let pollSet: PollSet
 
-    static let scratchSize = 64 * 1024
+    public static let scratchSize = 64 * 1024
 
     init(label: String) {
         queue = DispatchQueue(label: label, qos: .userInitiated)
@@ -29,7 +29,7 @@ public final class IOLoop: @unchecked Sendable {
         scratch.deallocate()
     }
 
-    func assertOnQueue() {
+    public func assertOnQueue() {
         #if DEBUG
         dispatchPrecondition(condition: .onQueue(queue))
         #endif

@@ -11,7 +11,7 @@
 ///   with `awaitWritable`, whose handler runs once more can be written;
 /// - bytes handed to `unread` (read earlier, e.g. pipelined behind a request head) come back first.
 /// Confined to the loop's queue.
-protocol ByteStream: AnyObject {
+public protocol ByteStream: AnyObject {
     var isClosed: Bool { get }
 
     func setReadHandler(_ handler: @escaping () -> Void)

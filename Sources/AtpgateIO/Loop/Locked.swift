@@ -7,11 +7,11 @@ import Glibc
 /// Why not Swift's `Mutex`: on Linux it locks with raw futex calls that ThreadSanitizer cannot
 /// see, so every access it guards is reported as a race, which hides the real ones. A pthread
 /// mutex is understood by the sanitizers and costs the same when uncontended.
-final class Locked<Value>: @unchecked Sendable {
-    private var stored: Value                                  // guarded by `mutex`
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+public final class Locked<Value>: @unchecked Sendable {
+    @usableFromInline var stored: Value                        // guarded by `mutex`
+    @usableFromInline let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
-    init(_ value: Value) {
+    public init(_ value: Value) {
         stored = value
         pthread_mutex_init(mutex, nil)
     }
@@ -21,11 +21,13 @@ final class Locked<Value>: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+    @inlinable
+    public func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&stored)
     }
 
-    var value: Value { withLock { $0 } }
+    @inlinable
+    public var value: Value { withLock { $0 } }
 }

@@ -6,34 +6,34 @@ import Dispatch
 /// sources of their own: every timer source created, scheduled or cancelled is a round trip to
 /// libdispatch's manager thread, which the benchmark's profile showed costing more per tunnel than
 /// the proxy's own code. Confined to the loop's queue.
-final class Deadline: @unchecked Sendable {
+public final class Deadline: @unchecked Sendable {
     fileprivate let timers: LoopTimers
     fileprivate var handler: (() -> Void)?
     fileprivate var fireAt: UInt64 = .max
     fileprivate var heapIndex = -1
 
-    init(loop: IOLoop) {
+    public init(loop: IOLoop) {
         timers = loop.timers
     }
 
     /// Arms the deadline `seconds` from now (replacing any earlier arming).
-    func arm(after seconds: Double, _ handler: @escaping () -> Void) {
+    public func arm(after seconds: Double, _ handler: @escaping () -> Void) {
         self.handler = handler
         rearm(after: seconds)
     }
 
     /// Re-arms with the current handler.
-    func rearm(after seconds: Double) {
+    public func rearm(after seconds: Double) {
         timers.schedule(self, at: monotonicNanos() &+ UInt64(max(0, seconds) * 1e9))
     }
 
-    func disarm() {
+    public func disarm() {
         handler = nil
         timers.remove(self)
     }
 
     /// Same as disarm; kept apart so call sites say whether the owner is finished with it.
-    func cancel() {
+    public func cancel() {
         disarm()
     }
 }
@@ -140,7 +140,7 @@ final class LoopTimers: @unchecked Sendable {
 }
 
 /// Monotonic now in nanoseconds (cheap: one clock_gettime).
-@inline(__always)
-func monotonicNanos() -> UInt64 {
+@inlinable @inline(__always)
+public func monotonicNanos() -> UInt64 {
     DispatchTime.now().uptimeNanoseconds
 }

@@ -14,7 +14,7 @@ public struct Socket: Sendable, Hashable {
 
     /// SOCK_STREAM as an Int32 (Glibc imports it as an enum; files that also import Foundation
     /// cannot always see it).
-    static let streamType = Int32(SOCK_STREAM.rawValue)
+    public static let streamType = Int32(SOCK_STREAM.rawValue)
 
     /// A new non-blocking, close-on-exec stream socket.
     public static func makeTCP(family: Int32) throws(SocketError) -> Socket {
@@ -26,7 +26,7 @@ public struct Socket: Sendable, Hashable {
 
     // MARK: Options
 
-    func setOption(level: Int32, name: Int32, value: Int32) throws(SocketError) {
+    public func setOption(level: Int32, name: Int32, value: Int32) throws(SocketError) {
         var value = value
         guard setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
             throw SocketError("setsockopt")
@@ -34,23 +34,23 @@ public struct Socket: Sendable, Hashable {
     }
 
     /// Small writes (a 200 reply, a ping-pong byte) must not wait for Nagle.
-    func setNoDelay() {
+    public func setNoDelay() {
         try? setOption(level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
     }
 
     // MARK: Listening
 
-    func bind(_ address: SocketAddress) throws(SocketError) {
+    public func bind(_ address: SocketAddress) throws(SocketError) {
         let result = address.withSockaddr { Glibc.bind(fd, $0, $1) }
         guard result == 0 else { throw SocketError("bind \(address)") }
     }
 
-    func listen(backlog: Int32) throws(SocketError) {
+    public func listen(backlog: Int32) throws(SocketError) {
         guard Glibc.listen(fd, backlog) == 0 else { throw SocketError("listen") }
     }
 
     /// Accepts one pending connection (non-blocking, close-on-exec); nil when none is pending.
-    func accept() throws(SocketError) -> (Socket, SocketAddress?)? {
+    public func accept() throws(SocketError) -> (Socket, SocketAddress?)? {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let client = withUnsafeMutablePointer(to: &storage) {
@@ -69,7 +69,7 @@ public struct Socket: Sendable, Hashable {
     // MARK: Connecting
 
     /// Starts a non-blocking connect. Returns true when already connected, false when in progress.
-    func startConnect(to address: SocketAddress) throws(SocketError) -> Bool {
+    public func startConnect(to address: SocketAddress) throws(SocketError) -> Bool {
         let result = address.withSockaddr { Glibc.connect(fd, $0, $1) }
         if result == 0 { return true }
         let error = SocketError("connect \(address)")
@@ -78,18 +78,18 @@ public struct Socket: Sendable, Hashable {
     }
 
     /// The pending error of a finished non-blocking connect (0 = connected).
-    var pendingError: Int32 { atpgate_socket_error(fd) }
+    public var pendingError: Int32 { atpgate_socket_error(fd) }
 
     /// Polls for writability without waiting: loopback connects usually finish at once, which
     /// saves arming a write source (see ../shared/notes/swift-on-linux.md).
-    var isWritableNow: Bool {
+    public var isWritableNow: Bool {
         let revents = atpgate_poll_one(fd, Int16(POLLOUT), 0)
         return revents > 0
     }
 
     // MARK: Addresses
 
-    var localAddress: SocketAddress? {
+    public var localAddress: SocketAddress? {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let result = withUnsafeMutablePointer(to: &storage) {
@@ -125,7 +125,7 @@ public struct Socket: Sendable, Hashable {
     }
 
     /// Half-close: no more bytes will be sent; the peer reads end of stream.
-    func shutdownWrite() {
+    public func shutdownWrite() {
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
     }
 
@@ -135,7 +135,7 @@ public struct Socket: Sendable, Hashable {
         _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &value, socklen_t(MemoryLayout<linger>.size))
     }
 
-    func close() {
+    public func close() {
         _ = Glibc.close(fd)
     }
 }

@@ -10,7 +10,7 @@ import Dispatch
 /// symlink swap both show up there — and, for a symlink, also the file it resolves to and that
 /// file's directory, so an in-place edit of the target is seen. Events about other files in those
 /// folders are ignored; for the rest the caller re-reads the files and compares.
-final class FileWatcher: @unchecked Sendable {
+public final class FileWatcher: @unchecked Sendable {
     private let queue: DispatchQueue
     private let onChange: () -> Void
     private var fd: Int32 = -1
@@ -24,7 +24,7 @@ final class FileWatcher: @unchecked Sendable {
                                                 | IN_MODIFY | IN_ATTRIB | IN_ONLYDIR)
     private static let fileEvents = UInt32(IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
 
-    init(queue: DispatchQueue, onChange: @escaping () -> Void) {
+    public init(queue: DispatchQueue, onChange: @escaping () -> Void) {
         self.queue = queue
         self.onChange = onChange
     }
@@ -34,7 +34,7 @@ final class FileWatcher: @unchecked Sendable {
     }
 
     /// (Re)starts watching `paths`. Call again after a reload: a symlink may now point elsewhere.
-    func watch(_ paths: [String]) -> Bool {
+    public func watch(_ paths: [String]) -> Bool {
         dispatchPrecondition(condition: .onQueue(queue))
         if fd < 0 {
             fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
@@ -78,7 +78,7 @@ final class FileWatcher: @unchecked Sendable {
         return !watches.isEmpty
     }
 
-    func stop() {
+    public func stop() {
         dispatchPrecondition(condition: .onQueue(queue))
         source?.cancel()
         source = nil

@@ -21,7 +21,7 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
     public var family: Int32 { ip.isIPv4 ? AF_INET : AF_INET6 }
 
     /// Decodes a sockaddr_in / sockaddr_in6; nil for any other family.
-    init?(storage: sockaddr_storage) {
+    public init?(storage: sockaddr_storage) {
         var storage = storage
         switch Int32(storage.ss_family) {
         case AF_INET:

@@ -16,9 +16,9 @@ import CAtpgateSys
 /// - a handler is handed the edge and must drain: read until the socket would block (or pause), write
 ///   until it would block (or stop waiting).
 /// - the registration is removed before the descriptor is closed, so a reused number never inherits it.
-final class SocketChannel: ByteStream, @unchecked Sendable {
-    let socket: Socket
-    let loop: IOLoop
+public final class SocketChannel: ByteStream, @unchecked Sendable {
+    public let socket: Socket
+    public let loop: IOLoop
 
     private var token: UInt64 = 0           // 0: not in the poll set yet
     private var readHandler: (() -> Void)?
@@ -28,9 +28,9 @@ final class SocketChannel: ByteStream, @unchecked Sendable {
     private var handedBack: [UInt8] = []    // bytes given to `unread`, returned first
     private var writeHandler: (() -> Void)?
     private var writeReady = false          // an output edge no handler has seen yet
-    private(set) var isClosed = false
+    public private(set) var isClosed = false
 
-    init(socket: Socket, loop: IOLoop) {
+    public init(socket: Socket, loop: IOLoop) {
         self.socket = socket
         self.loop = loop
     }
@@ -38,25 +38,25 @@ final class SocketChannel: ByteStream, @unchecked Sendable {
     // MARK: Reading
 
     /// Sets what runs when the socket is readable (replacing any earlier handler) and starts watching.
-    func setReadHandler(_ handler: @escaping () -> Void) {
+    public func setReadHandler(_ handler: @escaping () -> Void) {
         guard !isClosed else { return }
         readHandler = handler
         register()
         resumeReading()
     }
 
-    func pauseReading() {
+    public func pauseReading() {
         reading = false
     }
 
-    func resumeReading() {
+    public func resumeReading() {
         guard !isClosed, readHandler != nil, !reading else { return }
         reading = true
         if readReady || !drained { deliverLater(read: true) }
     }
 
     /// Reads from the socket, noting whether it is now drained. nil: it would block.
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> Int? {
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> Int? {
         if !handedBack.isEmpty {
             let count = min(buffer.count, handedBack.count)
             handedBack.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
@@ -75,50 +75,50 @@ final class SocketChannel: ByteStream, @unchecked Sendable {
     }
 
     /// For reads made around `read(into:)` (splice): the count moved, nil when it would have blocked.
-    func noteRead(_ count: Int?) {
+    public func noteRead(_ count: Int?) {
         drained = count == nil || count == 0
     }
 
-    func unread(_ bytes: [UInt8]) {
+    public func unread(_ bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
         handedBack = bytes + handedBack
         drained = false
         if reading { deliverLater(read: true) }
     }
 
-    var spliceDescriptor: Int32? { handedBack.isEmpty && !isClosed ? socket.fd : nil }
+    public var spliceDescriptor: Int32? { handedBack.isEmpty && !isClosed ? socket.fd : nil }
 
     // MARK: Writing
 
-    func write(_ bytes: UnsafeRawBufferPointer) throws(SocketError) -> Int? {
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(SocketError) -> Int? {
         try socket.write(bytes)
     }
 
-    func shutdownWrite() {
+    public func shutdownWrite() {
         socket.shutdownWrite()
     }
 
-    func resetOnClose() {
+    public func resetOnClose() {
         socket.setLingerZero()
     }
 
     /// Runs `handler` once the socket can take more bytes; keeps running it on each new edge until
     /// `stopAwaitingWritable`. Call it after a write would block (or a connect is in progress).
-    func awaitWritable(_ handler: @escaping () -> Void) {
+    public func awaitWritable(_ handler: @escaping () -> Void) {
         guard !isClosed else { return }
         writeHandler = handler
         register()
         if writeReady { deliverLater(read: false) }
     }
 
-    func stopAwaitingWritable() {
+    public func stopAwaitingWritable() {
         writeHandler = nil
     }
 
     /// Writes all of `bytes`: now as far as the socket takes them, the rest as it drains; then
     /// `completion` runs on the loop's queue with nil, or the error that ended the write. For the
     /// proxy's own short messages (the `200`, an error answer); bodies go through a pump.
-    func send(_ bytes: [UInt8], then completion: @escaping (SocketError?) -> Void) {
+    public func send(_ bytes: [UInt8], then completion: @escaping (SocketError?) -> Void) {
         var remaining = bytes[...]
         /// nil while bytes remain and the socket would block; else the outcome.
         func flush() -> SocketError?? {
@@ -147,7 +147,7 @@ final class SocketChannel: ByteStream, @unchecked Sendable {
     // MARK: Closing
 
     /// Leaves the poll set and closes the descriptor. Idempotent.
-    func close() {
+    public func close() {
         guard !isClosed else { return }
         isClosed = true
         readHandler = nil

@@ -4,7 +4,7 @@ import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import AtpgateEngine
+@testable import AtpgateIO
 
 /// The readiness layer on socketpairs: one edge-triggered epoll set per loop under one Dispatch source.
 /// Edge-triggered readiness reports a change once; these pin the rules that keep a wake-up from being lost.
