@@ -95,8 +95,10 @@ struct Scenarios: Sendable {
     // MARK: 2. Tunnel setup rate
 
     /// `clients` threads, each: connect, CONNECT, 200, `payload`-byte request and response,
-    /// close; for `seconds`. Setup latency is connect → 200 (direct: the TCP connect).
-    func setupRate(seconds: Double, clients: Int, payload: Int) throws(BenchError) -> Figures {
+    /// close; for `seconds`. Latency is connect → 200 (direct: the TCP connect), or with `toLastByte`
+    /// connect → the last byte of the response and the upstream's close (a whole short tunnel: the
+    /// "short" scenarios).
+    func setupRate(seconds: Double, clients: Int, payload: Int, toLastByte: Bool = false) throws(BenchError) -> Figures {
         let merged = Shared(Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three))
         let totals = Shared((done: 0, errors: 0, lastError: ""))
         let start = nowNanos()
@@ -113,11 +115,12 @@ struct Scenarios: Sendable {
                     let begin = nowNanos()
                     do {
                         let (fd, reader) = try openTunnel()
-                        _ = histogram.record((nowNanos() - begin) / 1000)
+                        if !toLastByte { _ = histogram.record((nowNanos() - begin) / 1000) }
                         defer { close(fd) }
                         try Sock.writeAll(fd, request)
                         try reader.skip(payload)
                         _ = try reader.drainToEOF(limit: 0)
+                        if toLastByte { _ = histogram.record((nowNanos() - begin) / 1000) }
                         done += 1
                     } catch {
                         errors += 1

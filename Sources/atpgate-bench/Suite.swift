@@ -48,7 +48,7 @@ final class Suite {
         self.scenarios = scenarios
     }
 
-    static let allScenarios = ["throughput", "setup", "pingpong", "idle", "http", "policy"]
+    static let allScenarios = ["throughput", "setup", "short16", "short64", "pingpong", "idle", "http", "policy"]
 
     func run() {
         for scenario in scenarios {
@@ -81,6 +81,8 @@ final class Suite {
         switch scenario {
         case "throughput": return try client.throughput(bytes: sizes.throughputBytes)
         case "setup": return try client.setupRate(seconds: sizes.setupSeconds, clients: sizes.setupClients, payload: sizes.setupPayload)
+        case "short16": return try client.setupRate(seconds: sizes.setupSeconds, clients: 16, payload: 1024, toLastByte: true)
+        case "short64": return try client.setupRate(seconds: sizes.setupSeconds, clients: 64, payload: 1024, toLastByte: true)
         case "pingpong": return try client.pingPong(count: sizes.pingPongs)
         case "idle": return try client.idleTunnels(count: sizes.idleTunnels, idleSeconds: sizes.idleSeconds)
         case "http": return try client.httpForward(seconds: sizes.httpSeconds, clients: sizes.httpClients)
@@ -143,6 +145,14 @@ final class Suite {
         Row(label: "Setup p99.9, ms", scenario: "setup", key: "p999_ms", direct: true),
         Row(label: "Proxy CPU µs per tunnel setup", scenario: "setup", key: "cpu_us_per_tunnel", direct: false),
         Row(label: "Setup errors", scenario: "setup", key: "errors", direct: true),
+        Row(label: "Short tunnels/s, 16 clients (1 KiB each way, to the last byte)", scenario: "short16", key: "tunnels_per_s", direct: true),
+        Row(label: "Short tunnel p50, ms (16 clients)", scenario: "short16", key: "p50_ms", direct: true),
+        Row(label: "Short tunnel p99, ms (16 clients)", scenario: "short16", key: "p99_ms", direct: true),
+        Row(label: "Proxy CPU µs per short tunnel (16 clients)", scenario: "short16", key: "cpu_us_per_tunnel", direct: false),
+        Row(label: "Short tunnels/s, 64 clients", scenario: "short64", key: "tunnels_per_s", direct: true),
+        Row(label: "Short tunnel p50, ms (64 clients)", scenario: "short64", key: "p50_ms", direct: true),
+        Row(label: "Short tunnel p99, ms (64 clients)", scenario: "short64", key: "p99_ms", direct: true),
+        Row(label: "Proxy CPU µs per short tunnel (64 clients)", scenario: "short64", key: "cpu_us_per_tunnel", direct: false),
         Row(label: "1-byte ping-pong p50, µs", scenario: "pingpong", key: "p50_us", direct: true),
         Row(label: "1-byte ping-pong p99, µs", scenario: "pingpong", key: "p99_us", direct: true),
         Row(label: "Idle tunnels opened", scenario: "idle", key: "tunnels", direct: false),
@@ -243,6 +253,17 @@ final class Suite {
             check(rate, rateSquid) { $0 >= 2 * $1 })
         let p99 = m("setup", subject, "p99_ms"), p99Tiny = m("setup", "tinyproxy", "p99_ms")
         add("Setup p99 ≤ tinyproxy's", "\(Suite.format(p99)) vs \(Suite.format(p99Tiny)) ms", check(p99, p99Tiny) { $0 <= $1 })
+        for (scenario, clients) in [("short16", 16), ("short64", 64)] {
+            let rate = m(scenario, subject, "tunnels_per_s"), rateTiny = m(scenario, "tinyproxy", "tunnels_per_s")
+            add("Short-tunnel rate ≥ 1.0 × tinyproxy (\(clients) clients)",
+                "\(Suite.format(rate)) vs \(Suite.format(rateTiny)) /s (\(Suite.ratio(rate, rateTiny)) ×)", check(rate, rateTiny) { $0 >= $1 })
+            let p99 = m(scenario, subject, "p99_ms"), p99Tiny = m(scenario, "tinyproxy", "p99_ms")
+            add("Short-tunnel p99 ≤ tinyproxy's (\(clients) clients)", "\(Suite.format(p99)) vs \(Suite.format(p99Tiny)) ms",
+                check(p99, p99Tiny) { $0 <= $1 })
+            let cpu = m(scenario, subject, "cpu_us_per_tunnel"), cpuTiny = m(scenario, "tinyproxy", "cpu_us_per_tunnel")
+            add("CPU per short tunnel ≤ tinyproxy's (\(clients) clients)",
+                "\(Suite.format(cpu)) vs \(Suite.format(cpuTiny)) µs (\(Suite.ratio(cpu, cpuTiny)) ×)", check(cpu, cpuTiny) { $0 <= $1 })
+        }
         let ping = m("pingpong", subject, "p99_us"), pingTiny = m("pingpong", "tinyproxy", "p99_us")
         add("1-byte ping-pong p99 ≤ tinyproxy's", "\(Suite.format(ping)) vs \(Suite.format(pingTiny)) µs", check(ping, pingTiny) { $0 <= $1 })
         let rss = largest("idle", subject, "rss_kib_per_tunnel")
