@@ -164,7 +164,7 @@ final class HTTPExchange: @unchecked Sendable {
         if interimOut.isEmpty {
             switch writeToClient(bytes) {
             case .failure(let error):
-                finish(error: .broke(.client, reset: PumpFailure(error).isReset), keepAlive: false)
+                finish(error: .broke(.client, error), keepAlive: false)
                 return
             case .success(let written):
                 if written == bytes.count { return }
@@ -181,7 +181,7 @@ final class HTTPExchange: @unchecked Sendable {
         guard !finished else { return }
         switch writeToClient(interimOut) {
         case .failure(let error):
-            finish(error: .broke(.client, reset: PumpFailure(error).isReset), keepAlive: false)
+            finish(error: .broke(.client, error), keepAlive: false)
             return
         case .success(let written):
             interimOut.removeFirst(written)

@@ -198,7 +198,6 @@ final class ProxyConnection: @unchecked Sendable {
         record = AccessRecord(ts: wallClockNow(), client: clientAddress.description, method: head.method,
                               target: head.target, decision: "error", rule: nil, upstream: nil, status: 0,
                               bytesUp: 0, bytesDown: 0, durationMs: 0, error: nil)
-        let admission = Admission(policy: policy, selfAddresses: context.selfAddresses)
         do throws(ProxyFailure) {
             if let refusal = admission.checkClient(clientAddress.ip) { throw ProxyFailure(refusal) }
             if PACService.matches(head) {
@@ -240,38 +239,35 @@ final class ProxyConnection: @unchecked Sendable {
     // MARK: Resolving and vetting
 
     private func resolve(_ host: Host, request: ForwardRequest, head: HTTPRequestHead, leftover: [UInt8]) {
-        if let addresses = Admission(policy: policy, selfAddresses: context.selfAddresses).addressesWithoutDNS(for: host) {
+        if let addresses = admission.addressesWithoutDNS(for: host) {
             vetAndDial(addresses, host: host, request: request, head: head, leftover: leftover)
             return
         }
-        switch host {
-        case .ip:
-            break   // an IP literal never needs DNS (above)
-        case .name(let name):
-            phase = .resolving
+        // IP literals never get here: they need no DNS.
+        guard case .name(let name) = host else { return }
+        phase = .resolving
+        lookupGeneration += 1
+        let generation = lookupGeneration
+        let dnsTimeout = policy.timeouts.dns
+        deadline.arm(after: dnsTimeout) { [self] in
+            guard case .resolving = phase, generation == lookupGeneration else { return }
             lookupGeneration += 1
-            let generation = lookupGeneration
-            let dnsTimeout = policy.timeouts.dns
-            deadline.arm(after: dnsTimeout) { [self] in
+            fail(.dnsTimeout(name, seconds: dnsTimeout))
+        }
+        let loop = self.loop
+        context.resolver.resolve(name) { [self] result in
+            loop.queue.async { [self] in
                 guard case .resolving = phase, generation == lookupGeneration else { return }
-                lookupGeneration += 1
-                fail(.dnsTimeout(name, seconds: dnsTimeout))
-            }
-            let loop = self.loop
-            context.resolver.resolve(name) { [self] result in
-                loop.queue.async { [self] in
-                    guard case .resolving = phase, generation == lookupGeneration else { return }
-                    deadline.disarm()
-                    switch result {
-                    case .success(let addresses):
-                        vetAndDial(addresses, host: host, request: request, head: head, leftover: leftover)
-                    case .failure(.notFound(let reason)):
-                        fail(.dnsFailed(name, reason))
-                    case .failure(.timeout):
-                        fail(.dnsTimeout(name, seconds: dnsTimeout))
-                    case .failure(.busy):
-                        fail(.resolverBusy(name))
-                    }
+                deadline.disarm()
+                switch result {
+                case .success(let addresses):
+                    vetAndDial(addresses, host: host, request: request, head: head, leftover: leftover)
+                case .failure(.notFound(let reason)):
+                    fail(.dnsFailed(name, reason))
+                case .failure(.timeout):
+                    fail(.dnsTimeout(name, seconds: dnsTimeout))
+                case .failure(.busy):
+                    fail(.resolverBusy(name))
                 }
             }
         }
@@ -289,7 +285,7 @@ final class ProxyConnection: @unchecked Sendable {
             return
         }
         let targets: Admission.Dial
-        switch Admission(policy: policy, selfAddresses: context.selfAddresses).vet(addresses, host: host, port: request.port) {
+        switch admission.vet(addresses, host: host, port: request.port) {
         case .failure(let refusal):
             fail(ProxyFailure(refusal))
             return
@@ -325,6 +321,9 @@ final class ProxyConnection: @unchecked Sendable {
         }
     }
 
+    /// The admission path under the policy this connection's current request is decided by.
+    private var admission: Admission { Admission(policy: policy, selfAddresses: context.selfAddresses) }
+
     /// A reload with `on_reload: cut-denied` that landed while this request was being resolved or
     /// dialled (`cut` only reaches established connections): the request is decided and vetted again
     /// under the new policy, before dialling and again once connected, so a request the new policy
@@ -358,7 +357,7 @@ final class ProxyConnection: @unchecked Sendable {
             client.send(Self.connectionEstablished) { [self] error in
                 guard case .tunnel = phase else { return }
                 if let error {
-                    tunnel.close(reason: .broke(.client, reset: PumpFailure(error).isReset))
+                    tunnel.close(reason: .broke(.client, error))
                     return
                 }
                 tunnel.start(pipelined: leftover)

@@ -23,15 +23,6 @@ struct ProxyFailure: Error {
     static func headTimeout(seconds: Double) -> ProxyFailure {
         ProxyFailure(status: 408, token: "head-timeout", message: "request head not complete within \(formatSeconds(seconds))")
     }
-    static func denied(rule: String, reason: String) -> ProxyFailure {
-        ProxyFailure(status: 403, token: "denied", message: reason, rule: rule)
-    }
-    static func clientDenied(rule: String, reason: String) -> ProxyFailure {
-        ProxyFailure(status: 403, token: "client-denied", message: reason, rule: rule)
-    }
-    static func addressDenied(rule: String, message: String) -> ProxyFailure {
-        ProxyFailure(status: 403, token: "address-denied", message: message, rule: rule)
-    }
     static func dnsFailed(_ host: String, _ reason: String) -> ProxyFailure {
         ProxyFailure(status: 502, token: "dns-failed", message: "cannot resolve \(host): \(reason)")
     }

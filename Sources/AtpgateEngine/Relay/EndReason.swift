@@ -21,6 +21,11 @@ enum EndReason: String, Sendable, CaseIterable {
     /// A reload with `on_reload: cut-denied` denies what the connection was doing.
     case policyCut = "policy-cut"
 
+    /// `peer`'s socket failed with `error`: a reset, or another failure.
+    static func broke(_ peer: Peer, _ error: SocketError) -> EndReason {
+        broke(peer, reset: PumpFailure(error).isReset)
+    }
+
     /// Which side broke off, and how.
     static func broke(_ peer: Peer, reset: Bool) -> EndReason {
         switch (peer, reset) {

@@ -31,7 +31,8 @@ final class PollSet: @unchecked Sendable {
         source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
         // The descriptor is closed only once Dispatch has let go of it.
         source.setCancelHandler { _ = Glibc.close(fd) }
-        source.setEventHandler { [unowned self] in drain() }
+        // Weak: a loop dropped in a test may still have a wake-up queued behind its cancel.
+        source.setEventHandler { [weak self] in self?.drain() }
         source.resume()
     }
 
