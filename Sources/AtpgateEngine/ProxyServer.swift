@@ -40,6 +40,7 @@ public final class ProxyServer: @unchecked Sendable {
     private let options: Options
     private let group: IOLoopGroup
     private let registry = ConnectionRegistry()
+    private let pools: UpstreamPools
     private let resolver: any Resolver
     private let accessWriter: LineWriter?
     private let dropReporter: DropReporter?
@@ -51,6 +52,7 @@ public final class ProxyServer: @unchecked Sendable {
         self.options = options
         self.logger = logger
         self.group = IOLoopGroup(count: options.loops)
+        self.pools = UpstreamPools(loops: group.loops)
         self.resolver = options.resolver ?? SystemResolver()
         if options.accessLog == nil {
             let writer = LineWriter(fd: STDOUT_FILENO)
@@ -97,7 +99,7 @@ public final class ProxyServer: @unchecked Sendable {
         let sink: @Sendable (AccessRecord) -> Void = options.accessLog ?? { record in writer?.write(record.jsonLine) }
         context = ProxyContext(policies: policies, resolver: resolver, dialer: DirectDialer(), accessLog: sink,
                                selfAddresses: Self.selfAddresses(of: boundAddresses), registry: registry,
-                               statistics: statistics, pac: PACService(), logger: logger)
+                               statistics: statistics, pac: PACService(), logger: logger, pools: pools)
         for listener in bound { listener.start() }
         dropReporter?.start()
     }
@@ -106,6 +108,7 @@ public final class ProxyServer: @unchecked Sendable {
     /// `completion` runs once every connection is gone.
     public func stop(grace: Double, completion: @escaping @Sendable () -> Void) {
         for listener in listeners { listener.stop() }
+        pools.closeAll()
         registry.forEach { $0.shutdown(force: false) }
         let start = monotonicNanos()
         let registry = self.registry
@@ -134,6 +137,17 @@ public final class ProxyServer: @unchecked Sendable {
     public func cutConnections(deniedBy policy: Policy) {
         registry.forEach { $0.cut(ifDeniedBy: policy) }
     }
+
+    /// After every reload: idle upstream connections (plain-HTTP keep-alive) whose last request `policy`
+    /// refuses, or whose address it no longer vets, are closed. Whatever `on_reload` says: an idle
+    /// connection carries no request, so dropping it costs nothing but a new connect.
+    public func dropPooledConnections(deniedBy policy: Policy) {
+        guard let context else { return }
+        pools.sweep(policy, selfAddresses: context.selfAddresses)
+    }
+
+    /// Idle upstream connections in the keep-alive pools. Waits for every loop: never call it from one.
+    public var pooledUpstreamConnections: Int { pools.idleCount() }
 
     /// Runs on `loop`'s queue: the connection starts where it was accepted.
     private func accepted(_ socket: Socket, from peer: SocketAddress, on loop: IOLoop) {

@@ -7,13 +7,15 @@ public enum HeadRewriter {
     /// The request a forward proxy sends upstream (RFC 9110 §7.6.1, RFC 9112 §3.2.2): request line in origin form
     /// "METHOD /path HTTP/1.1", Host replaced by the target URI's authority (port only when not 80), hop-by-hop headers
     /// removed (Connection and every header it names, Proxy-Connection, Keep-Alive, Proxy-Authorization, TE, Trailer,
-    /// Upgrade), "Via: 1.1 atpgate" appended (to an existing Via as ", 1.1 atpgate"), and "Connection: close".
+    /// Upgrade), "Via: 1.1 atpgate" appended (to an existing Via as ", 1.1 atpgate"), and "Connection: close" unless
+    /// `keepAlive` (the proxy means to reuse the upstream connection: HTTP/1.1 persists by default, RFC 9112 §9.3).
     ///
     /// Also: Host goes first (RFC 9110 §7.2); Content-Length is dropped when Transfer-Encoding is present
     /// (RFC 9112 §6.3 ¶3); Connection cannot remove Content-Length, Transfer-Encoding or Host; fields that could
     /// not be written safely (see `isWritable`) are dropped. `host`/`path` are expected from
     /// `RequestTarget.parse`; as a safeguard, bytes not allowed there are dropped (host) or percent-encoded (path).
-    public static func upstreamRequest(_ head: HTTPRequestHead, host: String, port: UInt16?, path: String) -> [UInt8] {
+    public static func upstreamRequest(_ head: HTTPRequestHead, host: String, port: UInt16?, path: String,
+                                       keepAlive: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(estimatedSize(head.headers) + head.method.utf8.count + path.utf8.count + host.utf8.count + 96)
         appendVisible(head.method, to: &out)
@@ -27,7 +29,7 @@ public enum HeadRewriter {
         }
         append("\r\n", to: &out)
         appendFields(head.headers, skippingHost: true, to: &out)
-        append("Connection: close\r\n\r\n", to: &out)
+        append(keepAlive ? "\r\n" : "Connection: close\r\n\r\n", to: &out)
         return out
     }
 

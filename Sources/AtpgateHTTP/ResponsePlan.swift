@@ -23,6 +23,10 @@ public struct ResponsePlan: Sendable, Equatable {
     public let relay: ResponseRelay
     /// The client connection closes after this response.
     public let closeAfter: Bool
+    /// The upstream connection may carry another request once this body has been read to its framed end:
+    /// the server did not ask to close (RFC 9112 §9.3) and the body's end is known from its framing
+    /// (never a close-delimited body, which ends only when the server closes).
+    public let upstreamReusable: Bool
 
     /// Plans the relay of `response`, the final answer to a `requestMethod` request from a client speaking
     /// `clientVersion` that asked to keep the connection (`clientKeepAlive`). Throws for framing the proxy
@@ -67,6 +71,8 @@ public struct ResponsePlan: Sendable, Equatable {
             close = true
         }
         let bytes = HeadRewriter.clientResponse(head, close: close, clientVersion: clientVersion)
-        return ResponsePlan(status: response.status, head: bytes, relay: relay, closeAfter: close)
+        let framedEnd = relay != .untilClose
+        return ResponsePlan(status: response.status, head: bytes, relay: relay, closeAfter: close,
+                            upstreamReusable: framedEnd && response.keepAlive && response.status != 101)
     }
 }

@@ -7,8 +7,8 @@ struct PolicyBuilder {
     static let rootKeys = ["version", "listen", "clients", "allow", "deny", "networks", "hosts", "timeouts", "limits",
                            "atp", "on_reload", "pac"]
     static let networkKeys = ["deny", "allow"]
-    static let timeoutKeys = ["head", "dns", "connect", "response", "idle", "grace"]
-    static let limitKeys = ["head_bytes"]
+    static let timeoutKeys = ["head", "dns", "connect", "response", "idle", "grace", "upstream_keepalive"]
+    static let limitKeys = ["head_bytes", "upstream_keepalive_per_origin", "upstream_keepalive_total"]
 
     let file: String
     let nodes: YAMLNodes
@@ -193,6 +193,7 @@ struct PolicyBuilder {
             case "connect": timeouts.connect = seconds
             case "response": timeouts.response = seconds
             case "idle": timeouts.idle = seconds
+            case "upstream_keepalive": timeouts.upstreamKeepAlive = seconds
             default: timeouts.grace = seconds
             }
         }
@@ -200,15 +201,20 @@ struct PolicyBuilder {
 
     private mutating func readLimits(_ node: Node) throws(PolicyError) {
         for (key, keyNode, value) in try nodes.mapping(node, "limits") {
-            guard key == "head_bytes" else {
+            guard PolicyBuilder.limitKeys.contains(key) else {
                 throw nodes.unknownKey(key, keyNode, in: "limits", known: PolicyBuilder.limitKeys)
             }
-            let text = try nodes.string(value, "limits.head_bytes")
+            let text = try nodes.string(value, "limits.\(key)")
+            let range = key == "head_bytes" ? 1024...1_048_576 : 0...65_536
             guard text.utf8.count <= 8, text.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let bytes = Int(text), (1024...1_048_576).contains(bytes) else {
-                throw nodes.error(value, "limits.head_bytes must be an integer from 1024 to 1048576, got \(HostText.quoted(text))")
+                  let number = Int(text), range.contains(number) else {
+                throw nodes.error(value, "limits.\(key) must be an integer from \(range.lowerBound) to \(range.upperBound), got \(HostText.quoted(text))")
             }
-            limits.headBytes = bytes
+            switch key {
+            case "head_bytes": limits.headBytes = number
+            case "upstream_keepalive_per_origin": limits.upstreamKeepAlivePerOrigin = number
+            default: limits.upstreamKeepAliveTotal = number
+            }
         }
     }
 }

@@ -11,6 +11,8 @@ public struct Timeouts: Sendable, Equatable {
     public var idle = 300.0
     /// Drain time on shutdown.
     public var grace = 10.0
+    /// How long an idle upstream connection of plain HTTP is kept for the next request to the same origin.
+    public var upstreamKeepAlive = 30.0
 
     public init() {}
 }
@@ -19,6 +21,10 @@ public struct Timeouts: Sendable, Equatable {
 public struct Limits: Sendable, Equatable {
     /// Largest accepted request head, 1024 ... 1048576.
     public var headBytes = 16384
+    /// Idle upstream connections kept per origin (host, port) for plain HTTP; 0 turns the keep-alive pool off.
+    public var upstreamKeepAlivePerOrigin = 8
+    /// Idle upstream connections kept in all (split evenly over the I/O loops).
+    public var upstreamKeepAliveTotal = 256
 
     public init() {}
 }

@@ -4,21 +4,27 @@ import AtpgateIO
 
 /// One plain-HTTP request forwarded upstream and its response relayed back. Confined to the loop's queue.
 ///
-/// The request goes out in origin form with hop-by-hop headers removed, `Via` added and
-/// `Connection: close` (one upstream connection per request); its body streams by its framing.
+/// The request goes out in origin form with hop-by-hop headers removed and `Via` added; with
+/// `Connection: close` unless the upstream connection is meant for the keep-alive pool. Its body streams
+/// by its framing.
 /// The upstream's answer is read by `UpstreamResponseReader`: interim (1xx) responses in a loop, at
 /// most `UpstreamResponseReader.defaultMaxInterim` of them, forwarded to HTTP/1.1 clients only;
 /// `timeouts.response` runs from the request until the *final* response head (else 504), then
 /// `timeouts.idle` guards the body. The final head is rewritten so that its framing fields say exactly
 /// how the body is relayed (`ResponsePlan`). The client connection stays open for the next request
-/// only when both messages ended cleanly and the response was not close-delimited.
+/// only when both messages ended cleanly and the response was not close-delimited; the upstream one may
+/// go back to the pool only when the response was read to its framed end with nothing left over, the
+/// server did not ask to close, and the request was sent whole (`upstreamReusable`).
 final class HTTPExchange: @unchecked Sendable {
     enum Outcome {
         /// No final response went to the client yet: the connection answers with an error status.
         /// `unsentToClient` is the rest of an interim head that was being written: it goes out first.
-        case failedBeforeResponse(ProxyFailure, bytesUp: UInt64, unsentToClient: [UInt8])
+        /// `upstreamSilent`: the upstream failed (closed, reset, refused the request's bytes) before a
+        /// single response byte, so on a reused connection the request may be sent again on a new one.
+        case failedBeforeResponse(ProxyFailure, bytesUp: UInt64, unsentToClient: [UInt8], upstreamSilent: Bool)
         /// A final response (complete or cut short) went to the client.
-        case ended(status: Int, bytesUp: UInt64, bytesDown: UInt64, error: EndReason?, keepAlive: Bool, leftover: [UInt8])
+        case ended(status: Int, bytesUp: UInt64, bytesDown: UInt64, error: EndReason?, keepAlive: Bool, leftover: [UInt8],
+                   upstreamReusable: Bool)
     }
 
     private let client: any ByteStream
@@ -37,6 +43,11 @@ final class HTTPExchange: @unchecked Sendable {
     private var clientLeftover: [UInt8] = []
     private var status = 0
     private var closeAfter = false
+    /// The plan allows reuse and the response body ended exactly at its framed end.
+    private var upstreamReusable = false
+    private var sawResponseBytes = false
+    /// Set by an upstream failure before any response byte (see `Outcome.failedBeforeResponse`).
+    private var upstreamSilent = false
     /// Interim heads for the client that the socket has not taken yet; while any wait, the upstream is
     /// not read (back-pressure).
     private var interimOut: [UInt8] = []
@@ -45,7 +56,7 @@ final class HTTPExchange: @unchecked Sendable {
 
     init(client: any ByteStream, upstream: any ByteStream, loop: IOLoop, deadline: Deadline, head: HTTPRequestHead,
          host: String, port: UInt16?, path: String, framing: Pump.Framing, timeouts: Timeouts, headLimit: Int,
-         statistics: ProxyStatistics) {
+         keepUpstream: Bool, statistics: ProxyStatistics) {
         self.statistics = statistics
         self.client = client
         self.upstream = upstream
@@ -53,7 +64,7 @@ final class HTTPExchange: @unchecked Sendable {
         self.deadline = deadline
         self.requestFraming = framing
         self.timeouts = timeouts
-        self.upstreamHead = HeadRewriter.upstreamRequest(head, host: host, port: port, path: path)
+        self.upstreamHead = HeadRewriter.upstreamRequest(head, host: host, port: port, path: path, keepAlive: keepUpstream)
         self.reader = UpstreamResponseReader(requestMethod: head.method, clientVersion: head.version,
                                              clientKeepAlive: head.keepAlive, headLimit: headLimit)
     }
@@ -107,6 +118,7 @@ final class HTTPExchange: @unchecked Sendable {
             if responsePump != nil {
                 finish(error: .broke(.upstream, reset: failure.isReset), keepAlive: false)
             } else {
+                upstreamSilent = !sawResponseBytes
                 failBeforeResponse(.upstreamFailed("upstream failed while receiving the request: \(failure)"))
             }
         }
@@ -123,13 +135,16 @@ final class HTTPExchange: @unchecked Sendable {
                 guard let n = try upstream.read(into: loop.scratch) else { return }
                 count = n
             } catch {
+                upstreamSilent = !sawResponseBytes
                 failBeforeResponse(.upstreamFailed("upstream failed before responding: \(error)"))
                 return
             }
             if count == 0 {
+                upstreamSilent = !sawResponseBytes
                 failBeforeResponse(.upstreamFailed("upstream closed the connection without responding"))
                 return
             }
+            sawResponseBytes = true
             reader.append(UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]))
             processResponseBytes()
         }
@@ -212,6 +227,7 @@ final class HTTPExchange: @unchecked Sendable {
     private func forwardFinal(_ plan: ResponsePlan, body: [UInt8]) {
         status = plan.status
         closeAfter = plan.closeAfter
+        upstreamReusable = plan.upstreamReusable
         let pumpFraming: Pump.Framing
         switch plan.relay {
         case .none: pumpFraming = .length(0)
@@ -234,7 +250,12 @@ final class HTTPExchange: @unchecked Sendable {
 
     private func responseEnded(_ end: Pump.End) {
         switch end {
-        case .complete, .sourceClosed:
+        case .complete(let leftover):
+            // Bytes past the framed end are not ours to relay and make the connection's state unknown.
+            if !leftover.isEmpty { upstreamReusable = false }
+            checkDone()
+        case .sourceClosed:
+            upstreamReusable = false
             checkDone()
         case .failed(.source, let failure):
             finish(error: .broke(.upstream, reset: failure.isReset), keepAlive: false)
@@ -246,8 +267,9 @@ final class HTTPExchange: @unchecked Sendable {
     private func checkDone() {
         guard let responsePump, responsePump.isFinished else { return }
         if !requestDone {
-            // The upstream answered before the request body was read: the connection cannot be reused.
+            // The upstream answered before the request body was read: neither connection can be reused.
             requestPump?.stop()
+            upstreamReusable = false
             finish(error: nil, keepAlive: false)
             return
         }
@@ -269,12 +291,12 @@ final class HTTPExchange: @unchecked Sendable {
     // MARK: End
 
     private func failBeforeResponse(_ failure: ProxyFailure) {
-        end(.failedBeforeResponse(failure, bytesUp: bytesUp, unsentToClient: interimOut))
+        end(.failedBeforeResponse(failure, bytesUp: bytesUp, unsentToClient: interimOut, upstreamSilent: upstreamSilent))
     }
 
     private func finish(error: EndReason?, keepAlive: Bool) {
         end(.ended(status: status, bytesUp: bytesUp, bytesDown: bytesDown, error: error, keepAlive: keepAlive,
-                   leftover: clientLeftover))
+                   leftover: clientLeftover, upstreamReusable: error == nil && upstreamReusable))
     }
 
     private func end(_ outcome: Outcome) {

@@ -15,6 +15,8 @@ struct ProxyContext: Sendable {
     let statistics: ProxyStatistics
     let pac: PACService
     let logger: Logger
+    /// Idle upstream connections of plain HTTP, one pool per loop.
+    let pools: UpstreamPools
 }
 
 /// The proxy's listening endpoints. For a wildcard listener, any local address on its port.

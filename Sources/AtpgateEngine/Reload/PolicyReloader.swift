@@ -91,6 +91,7 @@ public final class PolicyReloader: @unchecked Sendable {
             logger.warning("policy reload: listen changed to \(loaded.listen.map(\.description).joined(separator: " ")); restart atpgate to apply it (still listening on \(server.boundAddresses.map(\.description).joined(separator: " ")))")
         }
         server.policies.replace(with: loaded)
+        server.dropPooledConnections(deniedBy: loaded)
         logger.notice("policy reloaded (\(trigger)) from \(path)")
         if loaded.onReload == .cutDenied {
             server.cutConnections(deniedBy: loaded)

@@ -1,0 +1,69 @@
+import AtpgateHTTP
+import AtpgateIO
+
+/// Error answers, access-log records, lingering and closing.
+extension ProxyConnection {
+    /// Answers an error, logs it, and closes the connection (lingering so the client reads the answer).
+    /// `request`: the request being answered (nil before its head could be parsed: logged as "-").
+    /// `after`: bytes owed to the client before the answer (the rest of an interim head).
+    func fail(_ failure: ProxyFailure, request: Request?, after prefix: [UInt8] = []) {
+        let request = request ?? Request(client: clientAddress, method: "-", target: "-")
+        request.record.decision = failure.decision
+        if let rule = failure.rule { request.record.rule = rule }
+        if case .dialing(_, let attempt) = state { attempt?.cancel() }
+        finish(request, status: failure.status, error: failure.token)
+        let response = ErrorResponse.bytes(status: failure.status, token: failure.token, message: failure.message)
+        lingerClose(after: prefix.isEmpty ? response : prefix + response)
+    }
+
+    /// Writes the request's access-log record.
+    func finish(_ request: Request, status: Int, error: String?) {
+        guard !request.logged else { return }
+        request.logged = true
+        var record = request.record
+        record.status = status
+        record.error = error
+        record.durationMs = Double(monotonicNanos() &- request.started) / 1e6
+        context.accessLog(record)
+    }
+
+    /// Sends `response`, half-closes, then reads and discards until the client closes or a short
+    /// timer ends: closing with unread input would reset the connection and lose the answer.
+    func lingerClose(after response: [UInt8]) {
+        state = .lingering
+        let lingerSeconds = min(2.0, context.policies.policy.timeouts.grace)
+        deadline.arm(after: lingerSeconds) { [self] in close() }
+        // Written or not (the client may be gone), the connection then lingers until the timer.
+        client.send(response) { [self] _ in
+            guard case .lingering = state else { return }
+            finishLinger()
+        }
+    }
+
+    private func finishLinger() {
+        client.socket.shutdownWrite()
+        let drain = { [self] in
+            while case .lingering = state {
+                switch Result(catching: { () throws(SocketError) in try client.read(into: loop.scratch) }) {
+                case .success(.some(let n)) where n > 0: continue      // discard
+                case .success(.none): return                           // would block: wait
+                default: close(); return                               // end of stream or error
+                }
+            }
+        }
+        client.setReadHandler(drain)
+        drain()
+    }
+
+    func close() {
+        switch state {
+        case .closed: return
+        case .dialing(_, let attempt): attempt?.cancel()
+        default: break
+        }
+        state = .closed
+        deadline.cancel()
+        client.close()
+        context.registry.remove(self)
+    }
+}
