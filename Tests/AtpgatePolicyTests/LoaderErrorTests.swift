@@ -50,6 +50,10 @@ struct LoaderErrorTests {
         Case("version: 1\nlimits: {head_bytes: 1023}\n", 2, 22, "from 1024 to 1048576"),
         Case("version: 1\nlimits: {head_bytes: 1048577}\n", 2, 22, "from 1024 to 1048576"),
         Case("version: 1\nlimits: {head_bytes: 16k}\n", 2, 22, "from 1024 to 1048576"),
+        Case("version: 1\nlimits: {upstream_keepalive_per_origin: -1}\n", 2, 41, "from 0 to 65536"),
+        Case("version: 1\nlimits: {upstream_keepalive_total: 65537}\n", 2, 33, "from 0 to 65536"),
+        Case("version: 1\nlimits: {upstream_keepalive: 8}\n", 2, 10, "unknown key 'upstream_keepalive' in limits"),
+        Case("version: 1\ntimeouts: {upstream_keepalive: 0s}\n", 2, 33, "bad duration '0s' for timeouts.upstream_keepalive"),
         // YAML syntax errors
         Case("version: 1\nallow: [\"a.com\"\n", 3, 1, "YAML syntax error"),
         Case("version: 1\n  bad: indent\n", 2, 6, "YAML syntax error"),
@@ -88,9 +92,12 @@ struct LoaderErrorTests {
               allow: ["127.0.0.0/8"]
             hosts:
               contoso-corpsensorapi.atp.azure.com: 127.0.0.1
-            timeouts: {head: 10s, dns: 5s, connect: 10s, response: 30s, idle: 300s, grace: 10s}
-            limits: {head_bytes: 16384}
+            timeouts: {head: 10s, dns: 5s, connect: 10s, response: 30s, idle: 300s, grace: 10s, upstream_keepalive: 45s}
+            limits: {head_bytes: 16384, upstream_keepalive_per_origin: 0, upstream_keepalive_total: 12}
             """)
+        #expect(policy.timeouts.upstreamKeepAlive == 45)
+        #expect(policy.limits.upstreamKeepAlivePerOrigin == 0)
+        #expect(policy.limits.upstreamKeepAliveTotal == 12)
         #expect(policy.listen.map(\.description) == ["127.0.0.1:3128", "[::1]:3128"])
         #expect(policy.summary.contains("allow contoso-corpsensorapi.atp.azure.com:443 (atpgate.yaml:5)"))
         #expect(policy.summary.contains("deny evil.atp.azure.com:* (atpgate.yaml:9)"))
