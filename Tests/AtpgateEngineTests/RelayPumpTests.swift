@@ -47,9 +47,14 @@ struct RelayPumpTests {
         let clientPeer: BlockingSocket
         let upstreamPeer: BlockingSocket
         let pump: Pump
+        let statistics = ProxyStatistics()
         let ended = Locked<Pump.End?>(nil)
+        /// How many times `onEnd` ran (a pump reports once at most).
+        let ends = Locked(0)
 
-        init(framing: Pump.Framing, halfClose: Bool = true, sinkBuffer: Int32? = nil) throws {
+        /// `startNow: false` leaves the pump unstarted, so a test can fill the source first, then `start`.
+        init(framing: Pump.Framing, halfClose: Bool = true, sinkBuffer: Int32? = nil, spliceAllowed: Bool = true,
+             startNow: Bool = true) throws {
             let a = try RelayPumpTests.tcpPair()
             let b = try RelayPumpTests.tcpPair()
             if var size = sinkBuffer {
@@ -59,13 +64,25 @@ struct RelayPumpTests {
             sink = SocketChannel(socket: Socket(fd: b.proxySide), loop: loop)
             clientPeer = BlockingSocket(fd: a.peer)
             upstreamPeer = BlockingSocket(fd: b.peer)
-            pump = Pump(from: source, to: sink, loop: loop, framing: framing, statistics: ProxyStatistics(),
-                        spliceAllowed: true, halfCloseOnEnd: halfClose)
-            let ended = self.ended
+            pump = Pump(from: source, to: sink, loop: loop, framing: framing, statistics: statistics,
+                        spliceAllowed: spliceAllowed, halfCloseOnEnd: halfClose)
+            let ended = self.ended, ends = self.ends
             loop.queue.sync {
-                pump.onEnd = { end in ended.withLock { $0 = end } }
-                pump.start()
+                pump.onEnd = { end in
+                    ended.withLock { $0 = end }
+                    ends.withLock { $0 += 1 }
+                }
             }
+            if startNow { start() }
+        }
+
+        func start(prime: [UInt8] = [], initial: [UInt8] = []) {
+            loop.queue.sync { pump.start(prime: prime, initial: initial) }
+        }
+
+        /// Reads a pump property on its loop's queue.
+        func onLoop<T>(_ body: (Pump) -> T) -> T {
+            loop.queue.sync { body(pump) }
         }
 
         deinit {

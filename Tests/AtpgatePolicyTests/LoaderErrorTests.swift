@@ -51,9 +51,9 @@ struct LoaderErrorTests {
         Case("version: 1\nlimits: {head_bytes: 1048577}\n", 2, 22, "from 1024 to 1048576"),
         Case("version: 1\nlimits: {head_bytes: 16k}\n", 2, 22, "from 1024 to 1048576"),
         Case("version: 1\nlimits: {upstream_keepalive_per_origin: -1}\n", 2, 41, "from 0 to 65536"),
-        Case("version: 1\nlimits: {upstream_keepalive_total: 65537}\n", 2, 33, "from 0 to 65536"),
+        Case("version: 1\nlimits: {upstream_keepalive_total: 65537}\n", 2, 36, "from 0 to 65536"),
         Case("version: 1\nlimits: {upstream_keepalive: 8}\n", 2, 10, "unknown key 'upstream_keepalive' in limits"),
-        Case("version: 1\ntimeouts: {upstream_keepalive: 0s}\n", 2, 33, "bad duration '0s' for timeouts.upstream_keepalive"),
+        Case("version: 1\ntimeouts: {upstream_keepalive: 0s}\n", 2, 32, "bad duration '0s' for timeouts.upstream_keepalive"),
         // YAML syntax errors
         Case("version: 1\nallow: [\"a.com\"\n", 3, 1, "YAML syntax error"),
         Case("version: 1\n  bad: indent\n", 2, 6, "YAML syntax error"),

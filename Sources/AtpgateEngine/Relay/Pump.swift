@@ -1,7 +1,8 @@
 import AtpgateHTTP
 import AtpgateIO
 
-/// Moves bytes one way, from a source channel to a sink channel, on the loop's queue.
+/// Moves bytes one way, from a source stream to a sink stream, on the loop's queue. Its whole progress
+/// is one `State` (PumpState.swift); everything else is fixed at init or is a counter.
 ///
 /// - Copies through the loop's shared scratch buffer; a per-pump buffer exists only while a
 ///   write is partially done, so an idle tunnel holds no buffers at all.
@@ -27,28 +28,37 @@ final class Pump: @unchecked Sendable {
     let source: any ByteStream
     let sink: any ByteStream
     private let loop: IOLoop
-    private let spliceAllowed: Bool
+    private let statistics: ProxyStatistics
     private let halfCloseOnEnd: Bool
+    /// A full read may still switch this direction to splice: allowed by the owner, an opaque body, and
+    /// no pipe refused so far (after that it copies for good rather than ask again on every read).
+    private var mayPipe: Bool
     private var framer: BodyFramer
+    private var state = State.idle
 
     /// Body bytes delivered to the sink (priming bytes excluded).
     private(set) var bytes: UInt64 = 0
     /// Monotonic time of the last byte moved, for the idle timeout.
     private(set) var lastActivity = monotonicNanos()
-    private(set) var isFinished = false
     var onEnd: ((End) -> Void)?
 
-    private var pending: UnsafeMutableRawBufferPointer?
-    private var pendingStart = 0
-    private var pendingEnd = 0
-    private var pipe: SplicePipe?
-    private var pipeBytes = 0
-    private var wantsPipe = false
-    private var pipeUnavailable = false
-    private var sourceEnded = false
-    private var leftover: [UInt8] = []
+    var isFinished: Bool {
+        if case .finished = state { true } else { false }
+    }
 
-    private let statistics: ProxyStatistics
+    /// Bytes read from the source that the sink has not taken yet (in the pump's buffer or its pipe);
+    /// for tests and debugging, like `isSplicing`.
+    var bytesWaiting: Int {
+        switch state {
+        case .writing(let waiting, _): waiting.count
+        case .splicing(_, let inPipe): inPipe
+        case .idle, .reading, .finished: 0
+        }
+    }
+
+    var isSplicing: Bool {
+        if case .splicing = state { true } else { false }
+    }
 
     init(from source: any ByteStream, to sink: any ByteStream, loop: IOLoop, framing: Framing, statistics: ProxyStatistics,
          spliceAllowed: Bool = false, halfCloseOnEnd: Bool = false) {
@@ -56,58 +66,54 @@ final class Pump: @unchecked Sendable {
         self.source = source
         self.sink = sink
         self.loop = loop
-        self.framer = BodyFramer(framing)
-        self.spliceAllowed = spliceAllowed
+        let framer = BodyFramer(framing)
+        self.framer = framer
+        self.mayPipe = spliceAllowed && framer.isOpaque
         self.halfCloseOnEnd = halfCloseOnEnd
     }
 
     deinit {
-        pending?.deallocate()
-        pipe?.close()
+        if case .splicing(let pipe, _) = state { pipe.close() }
     }
 
     /// Starts the pump. `prime` is written to the sink first (a 200 reply, a rewritten head; not
     /// counted as body), then `initial` — bytes already read from the source — passes through framing.
     func start(prime: [UInt8] = [], initial: [UInt8] = []) {
-        if !prime.isEmpty {
-            prime.withUnsafeBytes { deliver($0) }
-        }
-        if !initial.isEmpty && !isFinished {
-            initial.withUnsafeBytes { accept($0) }
-        }
-        guard !isFinished else { return }
-        if pendingCount == 0 {
-            if framer.isComplete { finish(.complete(leftover: leftover)); return }
+        guard case .idle = state else { return }
+        var delivery = Delivery()
+        prime.withUnsafeBytes { delivery.send($0, to: sink) }
+        _ = initial.withUnsafeBytes { pass($0, after: delivery, fullRead: false) }
+        switch state {
+        case .idle, .finished:
+            // Ended before reading: the source's handler stays its owner's.
+            return
+        case .writing:
+            // Reading resumes once the sink has taken the bytes.
+            source.setReadHandler { [self] in readable() }
+            source.pauseReading()
+        case .reading, .splicing:
             source.setReadHandler { [self] in readable() }
             // Bytes may have arrived while the source was paused, and a resumed registration does
             // not always report them: look once now.
             readable()
-        } else {
-            // Bytes wait for the sink; reading resumes once they are flushed.
-            source.setReadHandler { [self] in readable() }
-            source.pauseReading()
         }
     }
 
     /// Stops moving bytes without reporting (the owner is closing both channels).
     func stop() {
         guard !isFinished else { return }
-        isFinished = true
         onEnd = nil
-        releaseResources()
+        release()
     }
-
-    private var pendingCount: Int { (pendingEnd - pendingStart) + pipeBytes }
 
     // MARK: Source side
 
-    /// Reads until the socket would block, the sink pushes back, or the message ends. Dispatch's
-    /// epoll registration does not report again what was already pending when a handler ran (an
-    /// end of stream that arrived with the last bytes would be lost), so a handler must drain.
-    /// After a budget of reads it yields to the other connections on the loop and comes back.
+    /// Reads until the source would block, the sink pushes back (reading paused), or the message ends:
+    /// a stream reports readiness once (`ByteStream`), so a handler that stops earlier without pausing
+    /// is not called again. After a budget of reads it yields to the other connections on the loop and
+    /// comes back through the queue: a fast peer makes the pump loop, never recurse.
     private func readable() {
         for _ in 0..<Self.readsPerEvent {
-            guard !isFinished, !sourceEnded, pendingCount == 0 else { return }
             guard readOnce() else { return }
         }
         loop.queue.async { [self] in readable() }
@@ -117,12 +123,17 @@ final class Pump: @unchecked Sendable {
 
     /// One read (or splice) step. True when bytes moved and reading may go on.
     private func readOnce() -> Bool {
-        if pipe != nil {
-            return spliceIn()
+        switch state {
+        case .reading: copyOnce()
+        case .splicing(let pipe, inPipe: 0): spliceOnce(pipe)
+        case .idle, .writing, .splicing, .finished: false   // waiting for the sink, or not running
         }
+    }
+
+    private func copyOnce() -> Bool {
+        // Never read past the end of a length body: a pipelined request's bytes stay in the socket.
         var limit = loop.scratch.count
         if let cap = framer.readLimit { limit = Int(min(UInt64(limit), cap)) }
-        if limit == 0 { source.pauseReading(); return false }
         let count: Int
         do {
             guard let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: loop.scratch[0..<limit])) else {
@@ -130,214 +141,186 @@ final class Pump: @unchecked Sendable {
             }
             count = n
         } catch {
-            finish(.failed(.source, PumpFailure(error)))
-            return false
+            return fail(.source, error)
         }
         if count == 0 {
-            sourceClosed()
+            endOfSource()
             return false
         }
         lastActivity = monotonicNanos()
-        accept(UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]))
-        if isFinished { return false }
-        if count == loop.scratch.count, framer.isOpaque, spliceAllowed, !pipeUnavailable {
-            wantsPipe = true
-        }
-        return afterProgress()
+        return pass(UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]), fullRead: count == loop.scratch.count)
     }
 
-    /// Runs bytes read from the source through framing and on to the sink; bytes past the message end
-    /// are kept as `leftover`.
-    private func accept(_ bytes: UnsafeRawBufferPointer) {
+    /// Runs bytes from the source through framing on to the sink (after `earlier`, what the step already
+    /// handed it), then moves to the next state. True when reading may go on.
+    private func pass(_ input: UnsafeRawBufferPointer, after earlier: Delivery = Delivery(), fullRead: Bool) -> Bool {
+        var delivery = earlier
+        if let failure = delivery.failure { return fail(.sink, failure) }
         var moved = 0
         let taken: Int
         do {
-            taken = try framer.consume(bytes) { out in
+            taken = try input.isEmpty ? 0 : framer.consume(input) { out in
                 moved += out.count
-                deliver(out)
+                delivery.send(out, to: sink)
             }
         } catch {
+            // A write that failed before the bad byte is what ended the step.
+            if let failure = delivery.failure { return fail(.sink, failure) }
             finish(.failed(.source, PumpFailure("invalid chunked body: \(error)")))
-            return
+            return false
         }
-        if taken < bytes.count {
-            leftover.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[taken...]))
-        }
-        self.bytes += UInt64(moved)
+        bytes += UInt64(moved)
         statistics.addCopied(moved)
+        if let failure = delivery.failure { return fail(.sink, failure) }
+        let next: Next = framer.isComplete ? .complete(leftover: Array(input[taken...]))
+            : fullRead && mayPipe ? .splice : .read
+        if delivery.kept.isEmpty { return proceed(next) }
+        state = .writing(delivery.kept[...], then: next)
+        waitForSink()
+        return false
     }
 
-    private func spliceIn() -> Bool {
-        guard let pipe, let from = source.spliceDescriptor else { return false }
+    private func spliceOnce(_ pipe: SplicePipe) -> Bool {
+        guard let from = source.spliceDescriptor else {
+            // Bytes were handed back to the source (`unread`): they must be read, so copy again for now.
+            pipe.close()
+            state = .reading
+            return true
+        }
         let moved: Int?
         do {
-            moved = try SplicePipe.splice(from: from, to: pipe.writeEnd, count: pipe.capacity - pipeBytes)
+            moved = try SplicePipe.splice(from: from, to: pipe.writeEnd, count: pipe.capacity)
             source.noteRead(moved)
         } catch {
             source.noteRead(0)
-            finish(.failed(.source, PumpFailure(error)))
-            return false
+            return fail(.source, error)
         }
         guard let n = moved else { return false }
         if n == 0 {
-            sourceClosed()
+            endOfSource()
             return false
         }
-        pipeBytes += n
         bytes += UInt64(n)
         statistics.addSpliced(n)
         lastActivity = monotonicNanos()
-        do {
-            try drainPipe()
-        } catch {
-            finish(.failed(.sink, PumpFailure(error)))
-            return false
-        }
-        return afterProgress()
+        guard let left = flush(pipe, holding: n) else { return false }
+        state = .splicing(pipe, inPipe: left)
+        if left == 0 { return true }
+        waitForSink()
+        return false
     }
 
-    private func sourceClosed() {
-        sourceEnded = true
-        source.pauseReading()
-        if pendingCount == 0 { endOfSource() }
-    }
-
+    /// The source sent end of stream. Only ever seen with nothing waiting for the sink, since the source
+    /// is not read while anything does.
     private func endOfSource() {
-        if framer.closeEndsBody {
-            if halfCloseOnEnd { sink.shutdownWrite() }
-            finish(.sourceClosed)
-        } else {
+        guard framer.closeEndsBody else {
             finish(.failed(.source, PumpFailure("the peer closed before the end of the body")))
+            return
         }
+        if halfCloseOnEnd { sink.shutdownWrite() }
+        finish(.sourceClosed)
     }
 
     // MARK: Sink side
 
-    /// Writes what the sink takes now; keeps the rest in the pending buffer.
-    private func deliver(_ bytes: UnsafeRawBufferPointer) {
-        guard !bytes.isEmpty, !isFinished else { return }
-        var offset = 0
-        if pendingCount == 0 {
-            do {
-                while offset < bytes.count {
-                    guard let n = try sink.write(UnsafeRawBufferPointer(rebasing: bytes[offset...])) else { break }
-                    offset += n
-                }
-            } catch {
-                finish(.failed(.sink, PumpFailure(error)))
-                return
-            }
-        }
-        if offset < bytes.count {
-            appendPending(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
-        }
-    }
-
-    private func appendPending(_ bytes: UnsafeRawBufferPointer) {
-        let needed = (pendingEnd - pendingStart) + bytes.count
-        if pending == nil || pending!.count - pendingEnd < bytes.count {
-            let capacity = max(needed, IOLoop.scratchSize)
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
-            if let old = pending {
-                buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: old[pendingStart..<pendingEnd]))
-                old.deallocate()
-            }
-            pending = buffer
-            pendingEnd -= pendingStart
-            pendingStart = 0
-        }
-        UnsafeMutableRawBufferPointer(rebasing: pending![pendingEnd...]).copyMemory(from: bytes)
-        pendingEnd += bytes.count
-    }
-
-    /// After bytes moved: wait for the sink if some are pending, else go on reading (or finish).
-    /// True when reading may go on.
-    private func afterProgress() -> Bool {
-        guard !isFinished else { return false }
-        if pendingCount > 0 {
-            source.pauseReading()
-            sink.awaitWritable { [self] in writable() }
-            return false
-        }
-        if framer.isComplete { finish(.complete(leftover: leftover)); return false }
-        if wantsPipe { switchToPipe() }
-        return true
+    /// Stops reading until the sink takes what waits (`writable`).
+    private func waitForSink() {
+        source.pauseReading()
+        sink.awaitWritable { [self] in writable() }
     }
 
     private func writable() {
-        guard !isFinished else { return }
-        do {
-            if let buffer = pending, pendingEnd > pendingStart {
-                while pendingStart < pendingEnd {
-                    guard let n = try sink.write(UnsafeRawBufferPointer(rebasing: buffer[pendingStart..<pendingEnd])) else {
-                        return
-                    }
-                    pendingStart += n
-                }
-                // Free the buffer: idle tunnels should hold none.
-                buffer.deallocate()
-                pending = nil
-                pendingStart = 0
-                pendingEnd = 0
+        switch state {
+        case .writing(let waiting, let next):
+            let step = waiting.withUnsafeBytes { raw in Result { () throws(SocketError) in try Self.writeSome(raw, to: sink) } }
+            let written: Int
+            switch step {
+            case .success(let n): written = n
+            case .failure(let error): fail(.sink, error); return
             }
-            try drainPipe()
-        } catch {
-            finish(.failed(.sink, PumpFailure(error)))
-            return
+            guard written == waiting.count else {
+                state = .writing(waiting.dropFirst(written), then: next)
+                return
+            }
+            sink.stopAwaitingWritable()
+            lastActivity = monotonicNanos()
+            // Dropping the slice frees the buffer: idle pumps hold none.
+            guard proceed(next) else { return }
+        case .splicing(let pipe, let inPipe) where inPipe > 0:
+            guard let left = flush(pipe, holding: inPipe) else { return }
+            state = .splicing(pipe, inPipe: left)
+            guard left == 0 else { return }
+            sink.stopAwaitingWritable()
+            lastActivity = monotonicNanos()
+        case .idle, .reading, .splicing, .finished:
+            return   // nothing waits: a late edge
         }
-        guard pendingCount == 0 else { return }
-        sink.stopAwaitingWritable()
-        lastActivity = monotonicNanos()
-        if framer.isComplete { finish(.complete(leftover: leftover)); return }
-        if sourceEnded { endOfSource(); return }
-        if wantsPipe { switchToPipe() }
         source.resumeReading()
         readable()
     }
 
-    private func drainPipe() throws(SocketError) {
-        guard let pipe, let to = sink.spliceDescriptor else { return }
-        while pipeBytes > 0 {
-            guard let n = try SplicePipe.splice(from: pipe.readEnd, to: to, count: pipeBytes) else { return }
-            pipeBytes -= n
+    /// Splices what the pipe holds on to the sink, as far as it takes it: how many bytes are left in
+    /// the pipe, nil when the sink failed (the pump has ended).
+    private func flush(_ pipe: SplicePipe, holding count: Int) -> Int? {
+        guard let to = sink.spliceDescriptor else { return count }
+        var left = count
+        do {
+            while left > 0, let n = try SplicePipe.splice(from: pipe.readEnd, to: to, count: left) {
+                left -= n
+            }
+        } catch {
+            fail(.sink, error)
+            return nil
         }
+        return left
     }
 
-    private func switchToPipe() {
-        wantsPipe = false
-        guard pipe == nil, pendingCount == 0 else { return }
-        // Splicing needs both ends to be plain descriptors (not TLS, no bytes handed back pending).
-        guard source.spliceDescriptor != nil, sink.spliceDescriptor != nil else { return }
-        pipe = SplicePipe.make()
-        if pipe != nil {
-            statistics.pipeCreated()
-        } else {
-            // No pipe now (descriptor or per-user pipe limit): keep copying for this direction.
-            pipeUnavailable = true
-            statistics.pipeFailed()
+    /// Nothing waits for the sink: report the end, or go on reading (through a pipe when due). True
+    /// when reading may go on.
+    private func proceed(_ next: Next) -> Bool {
+        switch next {
+        case .complete(let leftover):
+            finish(.complete(leftover: leftover))
+            return false
+        case .read:
+            state = .reading
+        case .splice:
+            state = .reading
+            // Splicing needs both ends to be plain descriptors (not TLS, no bytes handed back pending).
+            guard source.spliceDescriptor != nil, sink.spliceDescriptor != nil else { break }
+            if let pipe = SplicePipe.make() {
+                statistics.pipeCreated()
+                state = .splicing(pipe, inPipe: 0)
+            } else {
+                // No pipe now (descriptor or per-user pipe limit): keep copying for this direction.
+                mayPipe = false
+                statistics.pipeFailed()
+            }
         }
+        return true
     }
 
     // MARK: End
 
+    /// Ends the pump on a socket error; false, for the step that met it (reading may not go on).
+    @discardableResult
+    private func fail(_ side: Side, _ error: SocketError) -> Bool {
+        finish(.failed(side, PumpFailure(error)))
+        return false
+    }
+
     private func finish(_ end: End) {
         guard !isFinished else { return }
-        isFinished = true
-        releaseResources()
+        release()
         let handler = onEnd
         onEnd = nil
         handler?(end)
     }
 
-    private func releaseResources() {
+    private func release() {
         source.pauseReading()
         sink.stopAwaitingWritable()
-        pending?.deallocate()
-        pending = nil
-        pendingStart = 0
-        pendingEnd = 0
-        pipe?.close()
-        pipe = nil
-        pipeBytes = 0
+        if case .splicing(let pipe, _) = state { pipe.close() }
+        state = .finished
     }
 }
