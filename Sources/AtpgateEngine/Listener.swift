@@ -16,6 +16,9 @@ final class Listener: @unchecked Sendable {
     private let onAccept: (Socket, SocketAddress) -> Void
     private let logger: Logger
     private var backingOff = false
+    /// Whether accepted sockets carry the listener's TCP_NODELAY (Linux copies it on accept), so the
+    /// connection's `setNoDelay` costs no syscall. nil until the first accepted socket was asked.
+    private var acceptedHaveNoDelay: Bool?
 
     /// Binds and listens; throws with the address in the message on failure. With `reusePort`, one
     /// listener per loop shares the address (SO_REUSEPORT): the kernel spreads connections over the
@@ -30,6 +33,9 @@ final class Listener: @unchecked Sendable {
                 // [::]:port must not also claim 0.0.0.0:port: both are listed explicitly when wanted.
                 try socket.setOption(level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: 1)
             }
+            // Accepted sockets inherit it: one setsockopt here instead of one per connection. Best
+            // effort: without it, each connection sets its own (see `acceptPending`).
+            try? socket.setOption(level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
             try socket.bind(address)
             try socket.listen(backlog: 4096)
         } catch {
@@ -71,8 +77,16 @@ final class Listener: @unchecked Sendable {
         // batches so one busy listener does not starve the loop's connections.
         for _ in 0..<64 {
             do {
-                guard let (socket, peer) = try channel.socket.accept() else { return }
-                guard let peer else { socket.close(); continue }
+                guard let (accepted, peer) = try channel.socket.accept(noDelayInherited: acceptedHaveNoDelay ?? false)
+                else { return }
+                guard let peer else { accepted.close(); continue }
+                var socket = accepted
+                if acceptedHaveNoDelay == nil {
+                    // Asked once, of the first connection, rather than assumed of every kernel.
+                    let inherited = socket.isNoDelayOn
+                    acceptedHaveNoDelay = inherited
+                    if inherited { socket = Socket(fd: socket.fd, noDelayKnown: true) }
+                }
                 onAccept(socket, peer)
             } catch {
                 if error.errno == EMFILE || error.errno == ENFILE || error.errno == ENOBUFS || error.errno == ENOMEM {

@@ -25,7 +25,10 @@ public struct ResponsePlan: Sendable, Equatable {
     public let closeAfter: Bool
     /// The upstream connection may carry another request once this body has been read to its framed end:
     /// the server did not ask to close (RFC 9112 §9.3) and the body's end is known from its framing
-    /// (never a close-delimited body, which ends only when the server closes).
+    /// (never a close-delimited body, which ends only when the server closes). A response that has no
+    /// body by the rules (HEAD, 204, 304) but whose head describes one (a non-zero Content-Length, a
+    /// Transfer-Encoding) is not reused either: some servers send that body anyway, and its bytes would
+    /// be read as the answer to the next request on the connection.
     public let upstreamReusable: Bool
 
     /// Plans the relay of `response`, the final answer to a `requestMethod` request from a client speaking
@@ -72,7 +75,19 @@ public struct ResponsePlan: Sendable, Equatable {
         }
         let bytes = HeadRewriter.clientResponse(head, close: close, clientVersion: clientVersion)
         let framedEnd = relay != .untilClose
+        let describesUnsentBody = relay == .none
+            && (response.headers.contains { $0.hasName("transfer-encoding") } || Self.announcesLength(response.headers))
         return ResponsePlan(status: response.status, head: bytes, relay: relay, closeAfter: close,
-                            upstreamReusable: framedEnd && response.keepAlive && response.status != 101)
+                            upstreamReusable: framedEnd && !describesUnsentBody && response.keepAlive
+                                && response.status != 101)
+    }
+
+    /// A Content-Length other than 0 (an invalid one counts: it cannot be trusted to mean "no body").
+    private static func announcesLength(_ headers: [HTTPHeader]) -> Bool {
+        switch Result(catching: { () throws(HTTPHeadError) in try contentLength(headers) }) {
+        case .success(let length?): return length > 0
+        case .success(nil): return false
+        case .failure: return true
+        }
     }
 }

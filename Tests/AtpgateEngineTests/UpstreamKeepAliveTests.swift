@@ -158,6 +158,31 @@ struct UpstreamKeepAliveTests {
         #expect(origin.acceptedCount == 3)
     }
 
+    @Test("a HEAD answered with a Content-Length, and the body sent anyway a little later: not pooled, the next request is answered right")
+    func headWithStrayBody() throws {
+        let origin = try TestServer { socket in
+            var buffered: [UInt8] = []
+            while let chunk = try? socket.receive(), !chunk.isEmpty {
+                buffered += chunk
+                while let end = buffered.firstRange(of: Array("\r\n\r\n".utf8)) {
+                    let isHead = buffered.starts(with: Array("HEAD ".utf8))
+                    buffered.removeFirst(end.upperBound)
+                    try? socket.send("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+                    if isHead { usleep(50_000) }   // a server that sends the body HEAD must not have, late
+                    try? socket.send("hello")
+                }
+            }
+        }
+        let proxy = try ProxyHarness(policy: Self.policy(origin.port))
+        let socket = try proxy.connect()
+        try socket.send("HEAD http://origin.test:\(origin.port)/a HTTP/1.1\r\nHost: origin.test\r\n\r\n")
+        #expect(try socket.receive(until: "\r\n\r\n").text.contains("Content-Length: 5\r\n"))
+        try socket.send(Self.get(origin.port, "/b"))
+        let answer = try socket.receive(until: "hello").text
+        #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n") && answer.hasSuffix("\r\n\r\nhello"), "\(answer)")
+        #expect(origin.acceptedCount == 2)
+    }
+
     @Test("an idle pooled connection the server closes leaves the pool; the next request dials anew")
     func serverClosesIdle() throws {
         let heads = Locked(0)

@@ -94,10 +94,17 @@ final class DirectDialAttempt: DialAttempt, @unchecked Sendable {
             return
         }
         currentAddress = address
-        // Loopback and nearby peers usually finish the handshake at once: check before arming a source.
-        if connected || socket.isWritableNow {
-            settle(socket: socket, channel: nil)
+        // Loopback and nearby peers usually finish the handshake at once: check before waiting in the
+        // poll set. A poll that says connected needs no SO_ERROR read (`connectProgress`).
+        switch connected ? .connected : socket.connectProgress {
+        case .connected:
+            succeed(socket: socket, channel: nil)
             return
+        case .failed(let error):
+            failed(socket: socket, channel: nil, error: error)
+            return
+        case .inProgress:
+            break
         }
         let channel = SocketChannel(socket: socket, loop: loop)
         current = channel
@@ -110,17 +117,26 @@ final class DirectDialAttempt: DialAttempt, @unchecked Sendable {
         }
     }
 
-    /// The connect finished one way or the other; SO_ERROR tells which.
+    /// The connect finished one way or the other (reported by the poll set); SO_ERROR tells which.
     private func settle(socket: Socket, channel: SocketChannel?) {
         let error = socket.pendingError
-        guard let address = currentAddress else { return }
         if error == 0 {
-            // The channel (and its already-created write source) moves to the connection.
-            current = nil
-            finish(.success(DialedConnection(channel: channel ?? SocketChannel(socket: socket, loop: loop),
-                                             address: address)))
-            return
+            succeed(socket: socket, channel: channel)
+        } else {
+            failed(socket: socket, channel: channel, error: error)
         }
+    }
+
+    private func succeed(socket: Socket, channel: SocketChannel?) {
+        guard let address = currentAddress else { return }
+        // The channel (already in the poll set when the connect was waited for) moves to the connection.
+        current = nil
+        finish(.success(DialedConnection(channel: channel ?? SocketChannel(socket: socket, loop: loop),
+                                         address: address)))
+    }
+
+    private func failed(socket: Socket, channel: SocketChannel?, error: Int32) {
+        guard let address = currentAddress else { return }
         lastError = "connect \(address): \(String(cString: strerror(error)))"
         if error == ETIMEDOUT { sawTimeout = true }
         if let channel { current = nil; channel.close() } else { socket.close() }

@@ -9,6 +9,12 @@ import AtpgateIO
 /// Writes lines to a descriptor (stdout for the access log) from its own thread, so a slow or
 /// blocked reader never stalls the I/O queues. The buffer is bounded; lines that do not fit are
 /// dropped and counted.
+///
+/// Waking the thread is what a line costs most (a futex call by the producer, two context switches),
+/// so under load it is not woken per line: after a write of more than one line it naps for
+/// `coalesceSeconds` and then writes what gathered meanwhile in one call, and producers only wake it
+/// when it sleeps with nothing to do. A quiet proxy still writes each line at once; a busy one writes
+/// a few times per `coalesceSeconds` instead of once or twice per request.
 public final class LineWriter: @unchecked Sendable {
     private struct State {
         var lines: [String] = []
@@ -26,6 +32,9 @@ public final class LineWriter: @unchecked Sendable {
     private let wakeup = NSCondition()
     private let droppedCounter = Atomic<Int>(0)
     private let exited = DispatchSemaphore(value: 0)
+
+    /// How long lines may gather before a write once they come faster than one at a time.
+    static let coalesceSeconds = 0.01
 
     public init(fd: Int32 = STDOUT_FILENO, maxBufferedBytes: Int = 4 << 20) {
         self.fd = fd
@@ -81,8 +90,14 @@ public final class LineWriter: @unchecked Sendable {
 
     private func run() {
         defer { exited.signal() }
+        var nap = false
         while true {
             wakeup.lock()
+            if nap && !state.withLock({ $0.stopping }) {
+                // `sleeping` is false since the last batch: producers do not signal while lines gather.
+                // `stop` still ends the nap (it sets `stopping`, then broadcasts under this lock).
+                _ = wakeup.wait(until: Date(timeIntervalSinceNow: Self.coalesceSeconds))
+            }
             var batch: [String] = []
             while true {
                 let stopping: Bool
@@ -100,6 +115,9 @@ public final class LineWriter: @unchecked Sendable {
                 wakeup.wait()
             }
             wakeup.unlock()
+            // One line: lines come slowly, so wait for the next one asleep. More: they come faster
+            // than the writer wakes, so gather the next ones for a while.
+            nap = batch.count > 1
             var data = batch.joined()
             data.withUTF8 { bytes in
                 var offset = 0

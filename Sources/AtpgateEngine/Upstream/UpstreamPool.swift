@@ -36,6 +36,8 @@ final class UpstreamPool: @unchecked Sendable {
     private let expiry: Deadline
     /// Oldest first; small (bounded by the limits), so linear scans beat any index.
     private var idle: [Entry] = []
+    /// Shutdown emptied the pool: a response finishing during the grace period closes its connection.
+    private var shutDown = false
 
     init(loop: IOLoop, loopCount: Int) {
         self.loop = loop
@@ -70,7 +72,7 @@ final class UpstreamPool: @unchecked Sendable {
         let perOrigin = policy.limits.upstreamKeepAlivePerOrigin
         let total = policy.limits.upstreamKeepAliveTotal
         let perLoop = total == 0 ? 0 : (total + loopCount - 1) / loopCount
-        guard perOrigin > 0, perLoop > 0, !channel.isClosed else {
+        guard perOrigin > 0, perLoop > 0, !shutDown, !channel.isClosed else {
             channel.close()
             return
         }
@@ -104,9 +106,10 @@ final class UpstreamPool: @unchecked Sendable {
         scheduleExpiry()
     }
 
-    /// Shutdown: closes everything.
+    /// Shutdown: closes everything, and takes nothing back from now on.
     func closeAll() {
         loop.assertOnQueue()
+        shutDown = true
         for entry in idle { entry.channel.close() }
         idle = []
         expiry.cancel()

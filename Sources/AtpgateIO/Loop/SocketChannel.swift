@@ -28,6 +28,7 @@ public final class SocketChannel: ByteStream, @unchecked Sendable {
     private var handedBack: [UInt8] = []    // bytes given to `unread`, returned first
     private var writeHandler: (() -> Void)?
     private var writeReady = false          // an output edge no handler has seen yet
+    private var shutdownPending = false     // a half-close waits for the end of the poll set's batch
     public private(set) var isClosed = false
 
     public init(socket: Socket, loop: IOLoop) {
@@ -94,8 +95,24 @@ public final class SocketChannel: ByteStream, @unchecked Sendable {
         try socket.write(bytes)
     }
 
+    /// Half-closes now, or at the end of the poll set's current batch when called from an event
+    /// handler: if the channel closes before that, `close` sends the FIN and the `shutdown` call is
+    /// saved (a tunnel's last direction to end does exactly that). Nothing is written after a
+    /// half-close, so the delay reorders nothing.
     public func shutdownWrite() {
-        socket.shutdownWrite()
+        guard !isClosed, !shutdownPending else { return }
+        if loop.pollSet.deferShutdown(of: self) {
+            shutdownPending = true
+        } else {
+            socket.shutdownWrite()
+        }
+    }
+
+    /// The poll set's batch is over: the deferred half-close, unless the channel closed meanwhile.
+    func finishShutdown() {
+        guard shutdownPending else { return }
+        shutdownPending = false
+        if !isClosed { socket.shutdownWrite() }
     }
 
     public func resetOnClose() {
@@ -147,12 +164,14 @@ public final class SocketChannel: ByteStream, @unchecked Sendable {
     // MARK: Closing
 
     /// Leaves the poll set and closes the descriptor. Idempotent.
+    /// A half-close still waiting for the end of the batch is dropped: the close sends the FIN.
     public func close() {
         guard !isClosed else { return }
         isClosed = true
         readHandler = nil
         writeHandler = nil
         reading = false
+        shutdownPending = false
         if token != 0 {
             loop.pollSet.remove(token: token, fd: socket.fd)
             token = 0

@@ -7,10 +7,23 @@ import CAtpgateSys
 /// (in the engine, `SocketChannel` does, after its Dispatch sources are cancelled).
 public struct Socket: Sendable, Hashable {
     public let fd: Int32
+    /// TCP_NODELAY is known to be on already (accepted from a listener that has it: Linux copies it
+    /// to the accepted socket), so `setNoDelay` has nothing to do. Not part of the socket's identity.
+    let hasNoDelay: Bool
 
     public init(fd: Int32) {
-        self.fd = fd
+        self.init(fd: fd, noDelayKnown: false)
     }
+
+    /// `noDelayKnown`: TCP_NODELAY is already on (see `hasNoDelay`).
+    public init(fd: Int32, noDelayKnown: Bool) {
+        self.fd = fd
+        self.hasNoDelay = noDelayKnown
+    }
+
+    public static func == (lhs: Socket, rhs: Socket) -> Bool { lhs.fd == rhs.fd }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(fd) }
 
     /// SOCK_STREAM as an Int32 (Glibc imports it as an enum; files that also import Foundation
     /// cannot always see it).
@@ -33,9 +46,19 @@ public struct Socket: Sendable, Hashable {
         }
     }
 
-    /// Small writes (a 200 reply, a ping-pong byte) must not wait for Nagle.
+    /// Small writes (a 200 reply, a ping-pong byte) must not wait for Nagle. No syscall when the
+    /// socket already has it from its listener (`accept(noDelayInherited:)`).
     public func setNoDelay() {
+        guard !hasNoDelay else { return }
         try? setOption(level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
+    }
+
+    /// Whether TCP_NODELAY is on (one getsockopt): a listener checks once that its accepted sockets
+    /// inherit it before it lets them skip `setNoDelay`.
+    public var isNoDelayOn: Bool {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &value, &length) == 0 && value != 0
     }
 
     // MARK: Listening
@@ -50,7 +73,9 @@ public struct Socket: Sendable, Hashable {
     }
 
     /// Accepts one pending connection (non-blocking, close-on-exec); nil when none is pending.
-    public func accept() throws(SocketError) -> (Socket, SocketAddress?)? {
+    /// `noDelayInherited`: this listener has TCP_NODELAY and its accepted sockets are known to carry
+    /// it, so theirs need no setsockopt of their own.
+    public func accept(noDelayInherited: Bool = false) throws(SocketError) -> (Socket, SocketAddress?)? {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let client = withUnsafeMutablePointer(to: &storage) {
@@ -63,7 +88,7 @@ public struct Socket: Sendable, Hashable {
             if error.wouldBlock || error.errno == EINTR || error.errno == ECONNABORTED { return nil }
             throw error
         }
-        return (Socket(fd: client), SocketAddress(storage: storage))
+        return (Socket(fd: client, noDelayKnown: noDelayInherited), SocketAddress(storage: storage))
     }
 
     // MARK: Connecting
@@ -85,6 +110,26 @@ public struct Socket: Sendable, Hashable {
     public var isWritableNow: Bool {
         let revents = atpgate_poll_one(fd, Int16(POLLOUT), 0)
         return revents > 0
+    }
+
+    /// Where a non-blocking connect stands.
+    public enum ConnectProgress: Equatable, Sendable {
+        case connected
+        case failed(Int32)     // the errno of the failed connect
+        case inProgress
+    }
+
+    /// Where a started connect stands, without waiting: one poll(2). Loopback and nearby peers
+    /// usually finish the handshake at once, which saves a wait in the poll set. Writable without
+    /// POLLERR or POLLHUP means connected, so SO_ERROR is read only when the connect failed (a
+    /// refused or unreachable connect sets POLLERR).
+    public var connectProgress: ConnectProgress {
+        let revents = atpgate_poll_one(fd, Int16(POLLOUT), 0)
+        guard revents > 0 else { return .inProgress }
+        let bits = Int16(truncatingIfNeeded: revents)
+        if bits & Int16(POLLOUT) != 0 && bits & Int16(POLLERR | POLLHUP | POLLNVAL) == 0 { return .connected }
+        let error = pendingError
+        return error == 0 ? .connected : .failed(error)
     }
 
     // MARK: Addresses
