@@ -92,10 +92,11 @@ final class Pump: @unchecked Sendable {
             source.setReadHandler { [self] in readable() }
             source.pauseReading()
         case .reading, .splicing:
+            // No read now: the stream calls the handler when bytes can be read, and at once (next turn
+            // of the queue) when its last read did not drain it or bytes were handed back (the
+            // `ByteStream` contract). A freshly dialled upstream has nothing yet, so a read here would
+            // only find it empty: one syscall per tunnel saved.
             source.setReadHandler { [self] in readable() }
-            // Bytes may have arrived while the source was paused, and a resumed registration does
-            // not always report them: look once now.
-            readable()
         }
     }
 
