@@ -246,6 +246,8 @@ final class Suite {
         let cpu = m("throughput", subject, "cpu_s_per_gib"), cpuSquid = m("throughput", "squid", "cpu_s_per_gib")
         add("Proxy CPU per GiB ≤ 0.5 × Squid's", "\(Suite.format(cpu)) vs \(Suite.format(cpuSquid)) s/GiB (\(Suite.ratio(cpu, cpuSquid)) ×)",
             check(cpu, cpuSquid) { $0 <= 0.5 * $1 })
+        add("Proxy CPU per GiB ≤ 0.35 × Squid's (engine v2)",
+            "\(Suite.format(cpu)) vs \(Suite.format(cpuSquid)) s/GiB (\(Suite.ratio(cpu, cpuSquid)) ×)", check(cpu, cpuSquid) { $0 <= 0.35 * $1 })
         let rate = m("setup", subject, "tunnels_per_s"), rateTiny = m("setup", "tinyproxy", "tunnels_per_s"), rateSquid = m("setup", "squid", "tunnels_per_s")
         add("Setup rate ≥ 1.3 × tinyproxy", "\(Suite.format(rate)) vs \(Suite.format(rateTiny)) /s (\(Suite.ratio(rate, rateTiny)) ×)",
             check(rate, rateTiny) { $0 >= 1.3 * $1 })
@@ -269,6 +271,14 @@ final class Suite {
         let rss = largest("idle", subject, "rss_kib_per_tunnel")
         let opened = m("idle", subject, "tunnels")
         add("≤ 8 KiB RSS per idle tunnel", "\(Suite.format(rss)) KiB, largest rep (\(Suite.format(opened)) tunnels)", rss.map { $0 <= 8 })
+        add("≤ 4 KiB RSS per idle tunnel (engine v2)", "\(Suite.format(rss)) KiB", rss.map { $0 <= 4 })
+        let gets = m("http", subject, "requests_per_s"), getsSquid = m("http", "squid", "requests_per_s")
+        add("Keep-alive HTTP GETs ≥ Squid's requests/s",
+            "\(Suite.format(gets)) vs \(Suite.format(getsSquid)) /s (\(Suite.ratio(gets, getsSquid)) ×)", check(gets, getsSquid) { $0 >= $1 })
+        let perGet = m("http", subject, "cpu_us_per_request"), perGetSquid = m("http", "squid", "cpu_us_per_request")
+        add("CPU per HTTP request ≤ Squid's",
+            "\(Suite.format(perGet)) vs \(Suite.format(perGetSquid)) µs (\(Suite.ratio(perGet, perGetSquid)) ×)",
+            check(perGet, perGetSquid) { $0 <= $1 })
         let decisions = policy?.decisionsPerSecond
         add("≥ 2 M decisions/s at 10,000 rules", decisions.map { String(format: "%.2f M/s", $0 / 1e6) } ?? "–", decisions.map { $0 >= 2e6 })
         let compile = policy.flatMap { Suite.median($0.compileMs) }

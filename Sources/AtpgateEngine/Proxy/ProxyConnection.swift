@@ -17,6 +17,8 @@ import AtpgateIO
 /// tunnels and forwarded exchanges (+Relay), errors and closing (+Ending).
 final class ProxyConnection: @unchecked Sendable {
     enum State {
+        /// Accepted; `start` not called yet.
+        case accepted
         case readingHead(HeadBuffer)
         case resolving(Admitted)
         /// The attempt is nil only while the dialer is being started (it may finish synchronously).
@@ -85,7 +87,7 @@ final class ProxyConnection: @unchecked Sendable {
     let context: ProxyContext
     let deadline: Deadline
     /// Written only by this type's own files (+Head, +Upstream, +Relay, +Ending), on `loop.queue`.
-    var state: State = .readingHead(HeadBuffer(limit: 16384))
+    var state: State = .accepted
     /// Shutdown began: finish the request in hand, take no new one.
     var stopAccepting = false
 
