@@ -5,6 +5,7 @@ import PackageDescription
 //   atpgate (exe) -> AtpgateCLI -> AtpgateEngine -> AtpgateClientConfig -> AtpgatePolicy -> AtpgateNet
 //                           |                |                      \-> AtpgateWindows
 //                           |                |-> AtpgateHTTP
+//                           |                |-> AtpgateTLSHello
 //                           |                \-> AtpgateIO -> CAtpgateSys
 //                           |                             \-> AtpgateNet
 //                           \-> AtpgateIO, AtpgateClientConfig, AtpgateWindows
@@ -37,6 +38,10 @@ let package = Package(
         ]),
         // HTTP/1.1 head parsing, framing and head rewriting. No sockets.
         .target(name: "AtpgateHTTP"),
+        // The TLS ClientHello as a proxy that does not decrypt sees it: record reassembly, a bounds-checked
+        // parser (SNI, ALPN, versions, ciphers, extensions, signature algorithms, ECH), JA4. Pure: no
+        // sockets, no OpenSSL.
+        .target(name: "AtpgateTLSHello"),
         // Linux calls Swift's Glibc module does not expose (splice, pipe2, accept4, F_SETPIPE_SZ).
         .target(name: "CAtpgateSys"),
         // The I/O layer: sockets, addresses, splice pipes, inotify, process set-up (OS/), and the
@@ -44,7 +49,7 @@ let package = Package(
         .target(name: "AtpgateIO", dependencies: ["CAtpgateSys", "AtpgateNet"]),
         // The Dispatch-based I/O engine: listeners, resolver, dialer, relay, access log.
         .target(name: "AtpgateEngine", dependencies: [
-            "AtpgateIO", "AtpgateNet", "AtpgatePolicy", "AtpgateHTTP", "AtpgateClientConfig",
+            "AtpgateIO", "AtpgateNet", "AtpgatePolicy", "AtpgateHTTP", "AtpgateClientConfig", "AtpgateTLSHello",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Windows formats: WinINET/WinHTTP settings blobs, hex, .reg files, PowerShell/netsh scripts,
@@ -69,13 +74,14 @@ let package = Package(
 
         .testTarget(name: "AtpgatePolicyTests", dependencies: ["AtpgatePolicy", "AtpgateNet"]),
         .testTarget(name: "AtpgateHTTPTests", dependencies: ["AtpgateHTTP"]),
+        .testTarget(name: "AtpgateTLSHelloTests", dependencies: ["AtpgateTLSHello"]),
         .testTarget(name: "AtpgateWindowsTests", dependencies: ["AtpgateWindows", "AtpgatePolicy"]),
         .testTarget(name: "AtpgateClientConfigTests", dependencies: [
             "AtpgateClientConfig", "AtpgateWindows", "AtpgatePolicy", "AtpgateNet",
         ]),
         .testTarget(name: "AtpgateIOTests", dependencies: ["AtpgateIO"]),
         .testTarget(name: "AtpgateEngineTests", dependencies: [
-            "AtpgateEngine", "AtpgateIO", "AtpgatePolicy", "AtpgateNet", "AtpgateHTTP",
+            "AtpgateEngine", "AtpgateIO", "AtpgatePolicy", "AtpgateNet", "AtpgateHTTP", "AtpgateTLSHello",
             .product(name: "Logging", package: "swift-log"),
         ]),
     ],
@@ -92,6 +98,7 @@ if Context.environment["ATPGATE_FUZZ"] != nil {
         ("fuzz-authority", ["AtpgateHTTP", "AtpgateNet"]),
         ("fuzz-policy", ["AtpgatePolicy"]),
         ("fuzz-wininet", ["AtpgateWindows", "AtpgateClientConfig"]),
+        ("fuzz-client-hello", ["AtpgateTLSHello"]),
     ]
     for (name, dependencies) in fuzzTargets {
         package.targets.append(.executableTarget(name: name, dependencies: dependencies, path: "Fuzz/\(name)"))

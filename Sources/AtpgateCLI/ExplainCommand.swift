@@ -52,12 +52,13 @@ struct ExplainCommand: ParsableCommand {
         case .failure(let refusal): report(refusal)
         case .success(let allowed): decision = allowed
         }
-        guard resolve else { report(decision) }
+        let tlsLine = admission.tlsPeekSummary(host: request.host, port: request.port, kind: request.kind)
+        guard resolve else { report(decision, tls: tlsLine) }
         let addresses: [IPAddress]
         if let fixed = admission.addressesWithoutDNS(for: request.host) {
             addresses = fixed
         } else {
-            guard case .name(let name) = request.host else { report(decision) }
+            guard case .name(let name) = request.host else { report(decision, tls: tlsLine) }
             switch SystemResolver.getaddrinfo(name) {
             case .success(let found): addresses = found
             case .failure(let error):
@@ -69,7 +70,7 @@ struct ExplainCommand: ParsableCommand {
         if case .failure(let refusal) = admission.vet(addresses, host: request.host, port: request.port) {
             report(refusal)
         }
-        report(decision)
+        report(decision, tls: tlsLine)
     }
 
     private func report(_ refusal: Admission.Refusal) -> Never {
@@ -77,10 +78,11 @@ struct ExplainCommand: ParsableCommand {
     }
 
     /// Prints the verdict, the deciding rule and why, and exits 0 (allow) or 1 (deny).
-    private func report(_ decision: Decision) -> Never {
+    private func report(_ decision: Decision, tls: String? = nil) -> Never {
         print(decision.verdict.rawValue)
         print("rule: \(decision.rule.text)")
         print("why: \(decision.reason)")
+        if decision.verdict == .allow, let tls { print(tls) }
         Glibc.exit(decision.verdict == .allow ? 0 : 1)   // C exit flushes stdout
     }
 }

@@ -17,6 +17,8 @@ public final class Policy: Sendable {
     public let sourceFiles: [String]
     /// The `pac:` block: how Windows clients are pointed at this proxy; nil when absent.
     public let pac: PACSettings?
+    /// The `tls:` block: the ClientHello peek on CONNECT tunnels (default: `sni: enforce` on 443).
+    public let tls: TLSPeekSettings
 
     let allowRules: [Rule]
     let denyRules: [Rule]
@@ -36,7 +38,7 @@ public final class Policy: Sendable {
     init(file: String, listen: [ListenAddress], clients: [IPNetwork], timeouts: Timeouts, limits: Limits,
          allow: [Rule], deny: [Rule], networkDeny: [NetworkVetter.Entry], networkAllow: [NetworkVetter.Entry],
          hosts: [String: [IPAddress]], onReload: ReloadMode = .keep, pin: ServiceTagPin? = nil,
-         sourceFiles: [String]? = nil, pac: PACSettings? = nil) {
+         sourceFiles: [String]? = nil, pac: PACSettings? = nil, tls: TLSPeekSettings = TLSPeekSettings()) {
         self.file = file
         self.listen = listen
         self.clients = clients
@@ -51,6 +53,7 @@ public final class Policy: Sendable {
         self.pin = pin
         self.sourceFiles = sourceFiles ?? [file]
         self.pac = pac
+        self.tls = tls
         self.allowTable = RuleTable(allow)
         self.denyTable = RuleTable(deny)
         var clientTable = PrefixTable<Bool>()
@@ -139,6 +142,7 @@ public final class Policy: Sendable {
             let bypass = pac.bypass.isEmpty ? "(none)" : pac.bypass.joined(separator: ";")
             lines.append("pac proxy \(pac.proxy?.description ?? "(from the command line)") bypass \(bypass) others \(pac.others.rawValue)")
         }
+        lines.append("tls sni \(tls.sni.rawValue) on ports " + (tls.ports.isEmpty ? "(none)" : tls.ports.map(String.init).joined(separator: ", ")))
         lines.append("default deny")
         return lines
     }

@@ -5,7 +5,8 @@ import Yams
 /// knows its keys, so unknown keys are caught at every level.
 struct PolicyBuilder {
     static let rootKeys = ["version", "listen", "clients", "allow", "deny", "networks", "hosts", "timeouts", "limits",
-                           "atp", "on_reload", "pac"]
+                           "atp", "on_reload", "pac", "tls"]
+    static let tlsKeys = ["sni", "ports"]
     static let networkKeys = ["deny", "allow"]
     static let timeoutKeys = ["head", "dns", "connect", "response", "idle", "grace", "upstream_keepalive"]
     static let limitKeys = ["head_bytes", "upstream_keepalive_per_origin", "upstream_keepalive_total"]
@@ -28,6 +29,7 @@ struct PolicyBuilder {
     var atp: AtpBlock? = nil
     var expansion: AtpExpansion? = nil
     var pac: PACSettings? = nil
+    var tls = TLSPeekSettings()
 
     init(file: String, nodes: YAMLNodes) {
         self.file = file
@@ -43,7 +45,7 @@ struct PolicyBuilder {
         let sourceFiles = [file] + [expansion?.catalogPath, expansion?.serviceTagsPath].compactMap { $0 }
         return Policy(file: file, listen: listen, clients: clients, timeouts: timeouts, limits: limits,
                       allow: allow, deny: deny, networkDeny: networkDeny, networkAllow: networkAllow, hosts: hosts,
-                      onReload: onReload, pin: expansion?.pin, sourceFiles: sourceFiles, pac: pac)
+                      onReload: onReload, pin: expansion?.pin, sourceFiles: sourceFiles, pac: pac, tls: tls)
     }
 
     mutating func read(_ root: Node) throws(PolicyError) {
@@ -64,6 +66,7 @@ struct PolicyBuilder {
             case "hosts": try readHosts(value)
             case "timeouts": try readTimeouts(value)
             case "limits": try readLimits(value)
+            case "tls": try readTLS(value)
             default: throw nodes.unknownKey(key, keyNode, in: "the policy file", known: PolicyBuilder.rootKeys)
             }
         }
@@ -81,6 +84,36 @@ struct PolicyBuilder {
                                   reference: reference, order: allow.count))
             }
             self.expansion = expansion
+        }
+    }
+
+    private mutating func readTLS(_ node: Node) throws(PolicyError) {
+        for (key, keyNode, value) in try nodes.mapping(node, "tls") {
+            switch key {
+            case "sni":
+                let text = try nodes.string(value, "tls.sni")
+                guard let mode = TLSPeekSettings.SNIMode(rawValue: text) else {
+                    throw nodes.error(value, "tls.sni must be enforce, log or off, got \(HostText.quoted(text))")
+                }
+                tls.sni = mode
+            case "ports":
+                guard case .sequence(let sequence) = value else {
+                    throw nodes.error(value, "tls.ports must be a list of port numbers (use [] for none), got \(YAMLNodes.kind(value))")
+                }
+                var ports: [UInt16] = []
+                for item in sequence {
+                    let text = YAMLNodes.isInt(item) ? item.scalar?.string ?? "" : ""
+                    guard text.utf8.count <= 5, text.allSatisfy({ $0.isASCII && $0.isNumber }),
+                          let port = UInt16(text), port > 0 else {
+                        throw nodes.error(item, "each entry of tls.ports must be a port number from 1 to 65535, got \(YAMLNodes.kind(item))")
+                    }
+                    guard !ports.contains(port) else { throw nodes.error(item, "duplicate port \(port) in tls.ports") }
+                    ports.append(port)
+                }
+                tls.ports = ports
+            default:
+                throw nodes.unknownKey(key, keyNode, in: "tls", known: PolicyBuilder.tlsKeys)
+            }
         }
     }
 

@@ -28,3 +28,28 @@ public struct Limits: Sendable, Equatable {
 
     public init() {}
 }
+
+/// `tls:` — the ClientHello peek on CONNECT tunnels (issue 10): after the `200`, on a tunnel to one of
+/// `ports`, the client's first bytes are read before anything is forwarded, and the SNI they offer must
+/// name the CONNECT host. `enforce` refuses a mismatch (the default, on 443: the ATP hosts are HTTPS on
+/// 443), `log` records what was offered and refuses nothing, `off` skips the peek.
+public struct TLSPeekSettings: Sendable, Equatable {
+    public enum SNIMode: String, Sendable, CaseIterable {
+        case enforce, log, off
+    }
+
+    public var sni: SNIMode = .enforce
+    public var ports: [UInt16] = [443]
+
+    public init() {}
+
+    /// Whether a tunnel to `port` is peeked.
+    public func peeks(port: UInt16) -> Bool {
+        sni != .off && ports.contains(port)
+    }
+
+    /// Whether a tunnel to `port` is refused on a ClientHello that does not name its host.
+    public func enforces(port: UInt16) -> Bool {
+        sni == .enforce && ports.contains(port)
+    }
+}

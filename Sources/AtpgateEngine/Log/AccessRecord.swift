@@ -17,6 +17,7 @@ public struct AccessRecord: Sendable {
     public var bytesDown: UInt64
     public var durationMs: Double
     public var error: String?             // the X-Atpgate-Error token
+    public var tls: TLSFacts? = nil       // what a peeked tunnel's ClientHello offered; null when not peeked
 
     /// The JSON line, with a trailing newline. Keys in a fixed order for people reading it.
     ///
@@ -52,6 +53,8 @@ public struct AccessRecord: Sendable {
         Self.appendMilliseconds(durationMs, to: &out)
         out.append(contentsOf: ",\"error\":".utf8)
         Self.appendQuotedOrNull(error, to: &out)
+        out.append(contentsOf: ",\"tls\":".utf8)
+        if let tls { tls.appendJSON(to: &out) } else { out.append(contentsOf: "null".utf8) }
         out.append(contentsOf: "}\n".utf8)
         return String(decoding: out, as: UTF8.self)
     }
@@ -142,7 +145,7 @@ public struct AccessRecord: Sendable {
         out[start...].reverse()
     }
 
-    private static func appendQuotedOrNull(_ text: String?, to out: inout [UInt8]) {
+    static func appendQuotedOrNull(_ text: String?, to out: inout [UInt8]) {
         if let text {
             appendQuoted(text, to: &out)
         } else {
@@ -150,7 +153,7 @@ public struct AccessRecord: Sendable {
         }
     }
 
-    private static func appendQuoted(_ text: String, to out: inout [UInt8]) {
+    static func appendQuoted(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var text = text
         let plain = text.withUTF8 { bytes -> Bool in

@@ -82,6 +82,21 @@ public struct Admission: Sendable {
         return .success(Dial(addresses: interleaveFamilies(targets)))
     }
 
+    /// What the TLS peek does to an allowed CONNECT, for `atpgate explain`; nil for plain HTTP.
+    public func tlsPeekSummary(host: Host, port: UInt16, kind: RequestKind) -> String? {
+        guard case .connect = kind else { return nil }
+        let tls = policy.tls
+        guard tls.peeks(port: port) else {
+            return tls.sni == .off ? "tls: not peeked (tls.sni is off)" : "tls: not peeked (port \(port) is not in tls.ports)"
+        }
+        let expected: String
+        switch host {
+        case .name(let name): expected = "the TLS ClientHello must name \(name) (SNI)"
+        case .ip: expected = "the TLS ClientHello must carry no SNI (a CONNECT to an IP address)"
+        }
+        return tls.sni == .enforce ? "tls: sni enforced: \(expected)" : "tls: sni logged only (enforce would require: \(expected))"
+    }
+
     /// A request already admitted (a tunnel, a response in flight, a dial in progress) decided again,
     /// as `on_reload: cut-denied` does: the destination and the addresses it reached or is about to
     /// reach. nil when it may go on.

@@ -59,6 +59,9 @@ extension ProxyConnection {
         switch state {
         case .closed: return
         case .dialing(_, let attempt): attempt?.cancel()
+        case .peekingHello(_, let upstream, let peek):
+            peek.stop()
+            upstream.close()
         default: break
         }
         state = .closed

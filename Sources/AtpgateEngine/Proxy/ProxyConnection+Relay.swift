@@ -18,6 +18,11 @@ extension ProxyConnection {
     // MARK: Tunnel
 
     private func startTunnel(_ established: Established, _ upstream: SocketChannel) {
+        let tls = established.admitted.policy.tls
+        if tls.peeks(port: established.admitted.forward.port) {
+            peekHello(established, upstream)
+            return
+        }
         let request = established.admitted.request
         let tunnel = Tunnel(client: client, upstream: upstream, loop: loop, deadline: deadline,
                             idleTimeout: established.admitted.policy.timeouts.idle, statistics: context.statistics)
@@ -39,6 +44,102 @@ extension ProxyConnection {
                 return
             }
             tunnel.start(pipelined: established.admitted.leftover)
+        }
+    }
+
+    /// The relay of a peeked tunnel: the `200` is already with the client; `first` (what the peek read) goes
+    /// upstream first, byte for byte as it arrived.
+    private func relayPeeked(_ established: Established, _ upstream: SocketChannel, first: [UInt8]) {
+        let request = established.admitted.request
+        let tunnel = Tunnel(client: client, upstream: upstream, loop: loop, deadline: deadline,
+                            idleTimeout: established.admitted.policy.timeouts.idle, statistics: context.statistics)
+        state = .tunnel(established, tunnel)
+        tunnel.prepare { [self] reason in
+            request.record.bytesUp = tunnel.bytesUp
+            request.record.bytesDown = tunnel.bytesDown
+            upstream.close()
+            finish(request, status: 200, error: reason?.rawValue)
+            close()
+        }
+        tunnel.start(pipelined: first)
+    }
+
+    // MARK: TLS peek
+
+    /// Sends the `200`, then reads the client's ClientHello before a byte goes upstream (`tls` in the
+    /// policy). The bytes that came with the CONNECT head are the start of it. Bounded by `timeouts.head`.
+    private func peekHello(_ established: Established, _ upstream: SocketChannel) {
+        let admitted = established.admitted
+        admitted.request.record.status = 200
+        let peek = HelloPeek(client: client, loop: loop)
+        state = .peekingHello(established, upstream, peek)
+        let seconds = admitted.policy.timeouts.head
+        deadline.arm(after: seconds) { [self] in
+            guard case .peekingHello(_, _, let current) = state, current === peek else { return }
+            peek.stop()
+            helloEnded(.failed(HelloRefusal(token: .helloTimeout, reason: "no complete TLS ClientHello within \(seconds) s"),
+                               bytes: peek.bytes), established, upstream)
+        }
+        client.send(Self.connectionEstablished) { [self] error in
+            guard case .peekingHello(_, _, let current) = state, current === peek else { return }
+            if let error {
+                upstream.close()
+                finish(admitted.request, status: 200, error: EndReason.broke(.client, error).rawValue)
+                close()
+                return
+            }
+            client.unread(admitted.leftover)
+            peek.start { [self] outcome in
+                switch outcome {
+                case .hello(let hello, let bytes):
+                    admitted.request.record.tls = TLSFacts(hello)
+                    if let refusal = SNICheck.refusal(connectHost: admitted.host, serverName: hello.serverName) {
+                        helloEnded(.failed(refusal, bytes: bytes), established, upstream)
+                    } else {
+                        helloEnded(.passed(bytes), established, upstream)
+                    }
+                case .notTLS(let reason, let bytes):
+                    helloEnded(.failed(HelloRefusal(token: .notTLS, reason: reason), bytes: bytes), established, upstream)
+                case .tooLarge(let reason, let bytes):
+                    helloEnded(.failed(HelloRefusal(token: .helloTooLarge, reason: reason), bytes: bytes), established, upstream)
+                case .clientEnded(let reason, let bytes):
+                    if let reason {
+                        upstream.close()
+                        finish(admitted.request, status: 200, error: reason.rawValue)
+                        close()
+                    } else if bytes.isEmpty {
+                        // Closed without a byte (a probe, a health check): an empty tunnel, not a refusal.
+                        helloEnded(.passed(bytes), established, upstream)
+                    } else {
+                        helloEnded(.failed(HelloRefusal(token: .notTLS, reason: "the client closed before a complete ClientHello"),
+                                           bytes: bytes), established, upstream)
+                    }
+                }
+            }
+        }
+    }
+
+    enum HelloVerdict {
+        case passed([UInt8])
+        case failed(HelloRefusal, bytes: [UInt8])
+    }
+
+    /// `enforce` refuses with a fatal alert and a close, the upstream never having seen a byte; `log` (and a
+    /// hello that passed) relays what was read, unchanged, and then the rest of the tunnel.
+    private func helloEnded(_ verdict: HelloVerdict, _ established: Established, _ upstream: SocketChannel) {
+        deadline.disarm()
+        let admitted = established.admitted
+        switch verdict {
+        case .failed(let refusal, _) where admitted.policy.tls.enforces(port: admitted.forward.port):
+            let request = admitted.request
+            request.record.decision = "deny"
+            request.record.rule = HelloRefusal.rule
+            upstream.close()
+            context.logger.info("refused \(clientAddress) -> \(admitted.host):\(admitted.forward.port): \(refusal.reason)")
+            finish(request, status: 200, error: refusal.token.rawValue)
+            lingerClose(after: refusal.alert)
+        case .failed(_, let bytes), .passed(let bytes):
+            relayPeeked(established, upstream, first: bytes)
         }
     }
 

@@ -9,9 +9,9 @@ import AtpgateIO
 ///   readingHead -> (deciding) -> resolving -> dialing -> tunnel                       (CONNECT)
 ///                                        \-> (pooled) -> forwarding -> readingHead   (plain HTTP, keep-alive)
 ///   any state -> answering an error -> lingering -> closed
-/// Deciding and vetting are synchronous steps between them. A TLS peek (`peekingHello`) and an
-/// inspector's handshake (`handshaking`) join as states between dialing and tunnel, carrying an
-/// `Established` like the tunnel does.
+/// Deciding and vetting are synchronous steps between them. A CONNECT to a port in `tls.ports` passes
+/// through `peekingHello` (the ClientHello's SNI is checked) between dialing and tunnel; an inspector's
+/// handshake (`handshaking`) will join there too, carrying an `Established` like the tunnel does.
 ///
 /// The code is split by concern: reading heads (+Head), admission, resolution and dialling (+Upstream),
 /// tunnels and forwarded exchanges (+Relay), errors and closing (+Ending).
@@ -23,6 +23,9 @@ final class ProxyConnection: @unchecked Sendable {
         case resolving(Admitted)
         /// The attempt is nil only while the dialer is being started (it may finish synchronously).
         case dialing(Admitted, DialAttempt?)
+        /// The `200` is sent (or being sent) and the client's ClientHello is read before anything is
+        /// forwarded (`tls` in the policy); the upstream is connected and waits.
+        case peekingHello(Established, SocketChannel, HelloPeek)
         case tunnel(Established, Tunnel)
         case forwarding(Established, HTTPExchange)
         case lingering
@@ -116,6 +119,8 @@ final class ProxyConnection: @unchecked Sendable {
             switch state {
             case .tunnel(_, let tunnel):
                 tunnel.close(reason: .shutdown)
+            case .peekingHello(let established, _, _):
+                finish(established.admitted.request, status: 200, error: EndReason.shutdown.rawValue)
             case .forwarding(let established, let exchange):
                 exchange.abort()
                 finish(established.admitted.request, status: established.admitted.request.record.status,
@@ -135,7 +140,7 @@ final class ProxyConnection: @unchecked Sendable {
         loop.assertOnQueue()
         let established: Established
         switch state {
-        case .tunnel(let value, _), .forwarding(let value, _): established = value
+        case .tunnel(let value, _), .forwarding(let value, _), .peekingHello(let value, _, _): established = value
         default: return
         }
         let request = established.admitted.decisionRequest
@@ -146,6 +151,9 @@ final class ProxyConnection: @unchecked Sendable {
         switch state {
         case .tunnel(_, let tunnel):
             tunnel.close(reason: .policyCut)
+        case .peekingHello(let established, _, _):
+            finish(established.admitted.request, status: 200, error: EndReason.policyCut.rawValue)
+            close()
         case .forwarding(let established, let exchange):
             exchange.abort()
             finish(established.admitted.request, status: established.admitted.request.record.status,
