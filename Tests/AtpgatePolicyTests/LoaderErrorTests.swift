@@ -54,6 +54,12 @@ struct LoaderErrorTests {
         Case("version: 1\nlimits: {upstream_keepalive_total: 65537}\n", 2, 36, "from 0 to 65536"),
         Case("version: 1\nlimits: {upstream_keepalive: 8}\n", 2, 10, "unknown key 'upstream_keepalive' in limits"),
         Case("version: 1\ntimeouts: {upstream_keepalive: 0s}\n", 2, 32, "bad duration '0s' for timeouts.upstream_keepalive"),
+        Case("version: 1\ntls: {sni: strict}\n", 2, 12, "tls.sni must be enforce, log or off, got 'strict'"),
+        Case("version: 1\ntls: {ports: 443}\n", 2, 14, "tls.ports must be a list of port numbers"),
+        Case("version: 1\ntls: {ports: [443, 0]}\n", 2, 20, "each entry of tls.ports must be a port number from 1 to 65535"),
+        Case("version: 1\ntls: {ports: [\"443\"]}\n", 2, 15, "each entry of tls.ports must be a port number"),
+        Case("version: 1\ntls: {ports: [443, 443]}\n", 2, 20, "duplicate port 443 in tls.ports"),
+        Case("version: 1\ntls: {snii: log}\n", 2, 7, "(did you mean 'sni'?)"),
         // YAML syntax errors
         Case("version: 1\nallow: [\"a.com\"\n", 3, 1, "YAML syntax error"),
         Case("version: 1\n  bad: indent\n", 2, 6, "YAML syntax error"),
@@ -96,6 +102,12 @@ struct LoaderErrorTests {
             limits: {head_bytes: 16384, upstream_keepalive_per_origin: 0, upstream_keepalive_total: 12}
             """)
         #expect(policy.timeouts.upstreamKeepAlive == 45)
+        #expect(policy.tls == TLSPeekSettings())   // sni: enforce on 443 when the block is absent
+        let logging = try PolicyLoader.parse(yaml: "version: 1\ntls: {sni: log, ports: [443, 8443]}\n", file: "t.yaml")
+        #expect(logging.tls.sni == .log && logging.tls.ports == [443, 8443])
+        #expect(logging.tls.peeks(port: 8443) && !logging.tls.enforces(port: 8443) && !logging.tls.peeks(port: 80))
+        let off = try PolicyLoader.parse(yaml: "version: 1\ntls: {sni: off}\n", file: "t.yaml")
+        #expect(!off.tls.peeks(port: 443))
         #expect(policy.limits.upstreamKeepAlivePerOrigin == 0)
         #expect(policy.limits.upstreamKeepAliveTotal == 12)
         #expect(policy.listen.map(\.description) == ["127.0.0.1:3128", "[::1]:3128"])
