@@ -12,6 +12,8 @@ struct Target: Sendable {
     /// The host the proxy is asked for (CONNECT authority, absolute URL): a `hosts:` name
     /// for atpgate, the IP literal for peers that would otherwise resolve it.
     let targetHost: String
+    /// Sent first in every tunnel (`--tls-hello`): a ClientHello naming `targetHost`.
+    var firstFlight: [UInt8] = []
 
     var isDirect: Bool { proxy == nil }
 }
@@ -29,6 +31,9 @@ struct Scenarios: Sendable {
     func openTunnel() throws(BenchError) -> (Int32, Reader) {
         guard let proxy = target.proxy else {
             let fd = try Sock.connect(sink)
+            if !target.firstFlight.isEmpty {
+                do throws(BenchError) { try Sock.writeAll(fd, target.firstFlight) } catch { close(fd); throw error }
+            }
             return (fd, Reader(fd: fd))
         }
         let fd = try Sock.connect(proxy)
@@ -41,6 +46,7 @@ struct Scenarios: Sendable {
                 let line = String(decoding: head.prefix { $0 != 13 }, as: UTF8.self)
                 throw BenchError.proto("CONNECT answered '\(line)'")
             }
+            if !target.firstFlight.isEmpty { try Sock.writeAll(fd, target.firstFlight) }
             return (fd, reader)
         } catch {
             close(fd)

@@ -25,6 +25,7 @@ final class SinkServer {
         let fd: Int32
         let http: Bool
         var header: [UInt8] = []
+        var skip = 0                // bytes of a leading TLS record still to skip (--tls-hello)
         var mode: SinkMode?
         var value: UInt64 = 0
         var toRead: UInt64 = 0
@@ -140,10 +141,27 @@ final class SinkServer {
 
     private func consumeRaw(_ connection: Connection, _ count: Int) -> Bool {
         var offset = 0
-        if connection.mode == nil {
-            let take = min(9 - connection.header.count, count)
-            connection.header += scratch[0..<take]
-            offset = take
+        while connection.mode == nil && offset < count {
+            if connection.skip > 0 {
+                // The rest of a leading TLS record (`--tls-hello`): not part of the sink's protocol.
+                let taken = min(connection.skip, count - offset)
+                connection.skip -= taken
+                offset += taken
+                continue
+            }
+            let take = min(9 - connection.header.count, count - offset)
+            connection.header += scratch[offset..<(offset + take)]
+            offset += take
+            if connection.header[0] == 0x16 {
+                // A TLS record in front (a ClientHello): skip its length once the record header is in.
+                guard connection.header.count >= 5 else { continue }
+                let length = Int(connection.header[3]) << 8 | Int(connection.header[4])
+                let alreadyTaken = connection.header.count - 5
+                guard length >= alreadyTaken else { return false }
+                connection.skip = length - alreadyTaken
+                connection.header = []
+                continue
+            }
             guard connection.header.count == 9 else { return true }
             guard let mode = SinkMode(rawValue: connection.header[0]) else { return false }
             let value = connection.header[1...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
@@ -155,6 +173,7 @@ final class SinkServer {
             case .request: connection.toRead = value
             }
         }
+        guard connection.mode != nil else { return true }
         let rest = count - offset
         switch connection.mode! {
         case .throughput:

@@ -103,6 +103,7 @@ struct SuiteCommand: ParsableCommand {
     @Option(help: "HTTP origin address.") var origin: String
     @Option(help: "NAME=HOST:PORT,pid=PID,host=TARGETHOST (repeatable; the first is the subject).") var proxy: [String] = []
     @Flag(inversion: .prefixedNo, help: "Include the direct path.") var direct = true
+    @Flag(help: "Every tunnel starts with a TLS ClientHello naming the CONNECT host (the sink skips it): for the TLS peek.") var tlsHello = false
     @Option(help: "Comma-separated scenarios (\(Suite.allScenarios.joined(separator: ",")))") var scenarios: String = Suite.allScenarios.joined(separator: ",")
     @Option(help: "Folder for results.json and table.md.") var out: String?
     @Option(help: "KEY=VALUE recorded in the results (commit, date...).") var info: [String] = []
@@ -124,6 +125,13 @@ struct SuiteCommand: ParsableCommand {
         }
         var targets: [Target] = direct ? [Target(name: "direct", proxy: nil, pid: nil, targetHost: sinkEndpoint.host)] : []
         for text in proxy { targets.append(try Self.parseProxy(text)) }
+        if tlsHello {
+            for index in targets.indices {
+                let host = targets[index].targetHost
+                let isName = host.contains { $0.isLetter }
+                targets[index].firstFlight = ClientHelloBytes.make(serverName: isName ? host : nil)
+            }
+        }
         var sizes = full ? Sizes.full : Sizes.quick
         if let reps { sizes.reps = max(1, reps) }
         if let throughputMib { sizes.throughputBytes = UInt64(throughputMib) << 20 }
