@@ -27,7 +27,7 @@ struct HelloPeekTests {
         process.standardError = output
         try process.run()
         try input.fileHandleForWriting.close()
-        let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        let killer = DispatchWorkItem { process.forceKill() }
         DispatchQueue.global().asyncAfter(deadline: .now() + 20, execute: killer)
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -63,7 +63,7 @@ struct HelloPeekTests {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        defer { TLSServer.kill(process) }
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if let first = capture.connections.first, first.count >= 5 {

@@ -41,13 +41,20 @@ final class TLSServer: @unchecked Sendable {
                 }
                 usleep(20_000)
             }
-            process.terminate()
+            Self.kill(process)
             lastError = "s_server did not start on port \(candidate)"
         }
         throw TestError(lastError)
     }
 
-    deinit { running?.terminate() }
+    deinit { running.map(Self.kill) }
+
+    /// Kills (SIGKILL: see `Process.forceKill`) and reaps; one s_server per test leaked before.
+    static func kill(_ process: Process) {
+        guard process.isRunning else { return }
+        process.forceKill()
+        process.waitUntilExit()
+    }
 }
 
 /// curl through the proxy; returns exit status, body and stderr.

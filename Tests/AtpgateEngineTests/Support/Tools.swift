@@ -61,7 +61,7 @@ func runCommand(_ path: String, _ arguments: [String], environment: [String: Str
     process.standardOutput = out
     process.standardError = err
     try process.run()
-    let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
+    let killer = DispatchWorkItem { process.forceKill() }
     DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
@@ -90,4 +90,13 @@ final class TemporaryDirectory: @unchecked Sendable {
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+extension Process {
+    /// SIGKILL, not `terminate()`: a child spawned from the test process inherits its blocked signal mask
+    /// (Dispatch's threads block SIGTERM), so a SIGTERM may never arrive and the child would outlive the tests.
+    func forceKill() {
+        guard isRunning else { return }
+        Glibc.kill(processIdentifier, SIGKILL)
+    }
 }
