@@ -26,18 +26,62 @@ public enum JA4 {
 
     /// The JA4 fingerprint, e.g. `t13d1516h2_8daaf6152771_e5627efa2ab1`.
     public static func fingerprint(_ hello: ClientHello, transport: Transport = .tcp) -> String {
-        let parts = Parts(hello, transport: transport)
-        let b = parts.ciphers.isEmpty ? zeros : hash12(parts.ciphers.joined(separator: ","))
-        // The specification: "If there are no extensions in the sorted extensions list, then the value
-        // of JA4_c is set to 000000000000" (signature algorithms alone do not make it non-empty; they
-        // cannot occur without their extension in a real hello anyway).
-        let c = parts.extensions.isEmpty ? zeros : hash12(parts.extensionsAndSignatures)
-        return "\(parts.a)_\(b)_\(c)"
+        // Built in byte buffers rather than through `Parts`' strings: the proxy computes this for every
+        // peeked tunnel, and a String per hex digit was most of its cost (`raw` keeps the readable form).
+        let ciphers = hello.cipherSuites.filter { !ClientHello.isGrease($0) }
+        let extensions = hello.extensions.filter { !ClientHello.isGrease($0) }
+        var a = Array(transportCharacter(transport).utf8) + Array(version(hello).utf8)
+        a.append(extensions.contains(0x0000) ? UInt8(ascii: "d") : UInt8(ascii: "i"))
+        a += Array(count(ciphers.count).utf8) + Array(count(extensions.count).utf8) + Array(alpnCharacters(hello.alpn.first).utf8)
+        var out = a
+        out.append(UInt8(ascii: "_"))
+        if ciphers.isEmpty {
+            out += Array(zeros.utf8)
+        } else {
+            var list: [UInt8] = []
+            appendHexList(ciphers.sorted(), to: &list)
+            appendHash12(list, to: &out)
+        }
+        out.append(UInt8(ascii: "_"))
+        let sortedExtensions = extensions.filter { $0 != 0x0000 && $0 != 0x0010 }.sorted()
+        if sortedExtensions.isEmpty {
+            out += Array(zeros.utf8)
+        } else {
+            var list: [UInt8] = []
+            appendHexList(sortedExtensions, to: &list)
+            let signatures = hello.signatureAlgorithms.filter { !ClientHello.isGrease($0) }
+            if !signatures.isEmpty {
+                list.append(UInt8(ascii: "_"))
+                appendHexList(signatures, to: &list)
+            }
+            appendHash12(list, to: &out)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// JA4_r, the same fingerprint before hashing (the lists in clear), e.g.
-    /// `t13d1516h2_002f,0035,…_0005,000a,…_0403,0804,…`. Not logged: for tests and for reading why
-    /// two fingerprints differ.
+    /// "0a0b,1c2d,…": four lower-case hex digits per value, comma-separated.
+    static func appendHexList(_ values: [UInt16], to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + values.count * 5)
+        for (index, value) in values.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            for shift in stride(from: 12, through: 0, by: -4) {
+                out.append(hexByte(UInt8(truncatingIfNeeded: value >> UInt16(shift)) & 0xF))
+            }
+        }
+    }
+
+    /// The first 12 hex digits (6 bytes) of the SHA-256 of `bytes`.
+    static func appendHash12(_ bytes: [UInt8], to out: inout [UInt8]) {
+        for byte in SHA256.hash(bytes).prefix(6) {
+            out.append(hexByte(byte >> 4))
+            out.append(hexByte(byte & 0xF))
+        }
+    }
+
+    static func hexByte(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? 0x30 + nibble : 0x61 + nibble - 10
+    }
+
     public static func raw(_ hello: ClientHello, transport: Transport = .tcp) -> String {
         let parts = Parts(hello, transport: transport)
         return "\(parts.a)_\(parts.ciphers.joined(separator: ","))_\(parts.extensionsAndSignatures)"

@@ -209,6 +209,21 @@ struct HelloPeekTests {
         #expect(record.bytesUp == UInt64(expected.count))
     }
 
+    @Test("a hello larger than 64 KiB is refused as soon as its length is known: hello-too-large, nothing upstream")
+    func tooLarge() throws {
+        let upstream = try RecordingUpstream()
+        let proxy = try ProxyHarness(policy: Self.policy(port: upstream.port))
+        let socket = try proxy.openTunnel(to: "sensor.test:\(upstream.port)")
+        // A full-size record whose ClientHello header announces 70,000 bytes.
+        let length = 70_000
+        try socket.send([0x16, 0x03, 0x01, 0x40, 0x00, 0x01, UInt8(length >> 16), UInt8((length >> 8) & 0xFF), UInt8(length & 0xFF)]
+                        + [UInt8](repeating: 0, count: 100))
+        #expect(try socket.receiveAll() == Self.alert(40))
+        let record = try #require(proxy.waitForLog(count: 1).first)
+        #expect(record.error == "hello-too-large" && record.decision == "deny" && record.rule == "tls.sni")
+        #expect(upstream.connections.allSatisfy { $0.isEmpty })
+    }
+
     @Test("a hello that stops half-way is cut at timeouts.head: hello-timeout, nothing upstream")
     func halfHello() throws {
         let hello = try Self.capturedHello(name: "sensor.test")

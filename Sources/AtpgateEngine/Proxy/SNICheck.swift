@@ -44,6 +44,9 @@ enum SNICheck {
             guard let serverName else {
                 return HelloRefusal(token: .noSNI, reason: "the TLS ClientHello names no server (no SNI); the CONNECT was for \(name)")
             }
+            // The common case without allocating: the SNI is the CONNECT host (already normalised and
+            // validated) up to ASCII case and one trailing dot.
+            if sameName(serverName, name) { return nil }
             guard let offered = normalizedName(serverName) else {
                 return HelloRefusal(token: .sniMismatch,
                                     reason: "the TLS ClientHello's SNI \(shown(serverName)) is not a valid host name; the CONNECT was for \(name)")
@@ -66,6 +69,21 @@ enum SNICheck {
         guard !bytes.isEmpty, bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
         guard case .name(let name)? = try? Host.normalize(String(decoding: bytes, as: UTF8.self)) else { return nil }
         return name
+    }
+
+    /// `bytes`, lower-cased and without one trailing dot, equal to the normalised `name`.
+    static func sameName(_ bytes: [UInt8], _ name: String) -> Bool {
+        var count = bytes.count
+        if count > 0 && bytes[count - 1] == UInt8(ascii: ".") { count -= 1 }
+        var index = 0
+        for expected in name.utf8 {
+            guard index < count else { return false }
+            var byte = bytes[index]
+            if byte >= 0x41 && byte <= 0x5A { byte += 0x20 }
+            guard byte == expected else { return false }
+            index += 1
+        }
+        return index == count
     }
 
     private static func shown(_ bytes: [UInt8]) -> String {
