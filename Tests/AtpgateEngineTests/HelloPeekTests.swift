@@ -201,7 +201,7 @@ struct HelloPeekTests {
         }
         try socket.send("after the hello")
         let expected = hello + Array("after the hello".utf8)
-        #expect(Self.waitUntil { upstream.connections.first?.count == expected.count })
+        #expect(eventually { upstream.connections.first?.count == expected.count })
         #expect(upstream.connections.first == expected)
         socket.shutdownWrite()
         let record = try #require(proxy.waitForLog(count: 1).first)
@@ -244,7 +244,7 @@ struct HelloPeekTests {
         let proxy = try ProxyHarness(policy: Self.policy(port: upstream.port))
         let socket = try proxy.openTunnel(to: "sensor.test:\(upstream.port)")
         try socket.send(hello)
-        #expect(Self.waitUntil { upstream.connections.first?.count == hello.count })
+        #expect(eventually { upstream.connections.first?.count == hello.count })
         #expect(upstream.connections.first == hello)
         socket.shutdownWrite()
         let record = try #require(proxy.waitForLog(count: 1).first)
@@ -262,7 +262,7 @@ struct HelloPeekTests {
         let hello = try Self.capturedHello(name: "other.test")
         let socket = try logging.openTunnel(to: "sensor.test:\(upstream.port)")
         try socket.send(hello)
-        #expect(Self.waitUntil { upstream.connections.first?.count == hello.count })
+        #expect(eventually { upstream.connections.first?.count == hello.count })
         socket.shutdownWrite()
         let record = try #require(logging.waitForLog(count: 1).first)
         #expect(record.decision == "allow" && record.error == nil && record.tls?.sni == "other.test")
@@ -270,7 +270,7 @@ struct HelloPeekTests {
         let off = try ProxyHarness(policy: Self.policy(port: upstream.port, sni: "off"))
         let plain = try off.openTunnel(to: "sensor.test:\(upstream.port)")
         try plain.send("not tls at all")
-        #expect(Self.waitUntil { upstream.connections.count == 2 && upstream.connections[1].count == 14 })
+        #expect(eventually { upstream.connections.count == 2 && upstream.connections[1].count == 14 })
         plain.shutdownWrite()
         #expect(off.waitForLog(count: 1).first?.tls == nil)
     }
@@ -282,7 +282,7 @@ struct HelloPeekTests {
         let bare = try Self.capturedHello(name: nil)
         let first = try proxy.openTunnel(to: "127.0.0.1:\(upstream.port)")
         try first.send(bare)
-        #expect(Self.waitUntil { upstream.connections.first?.count == bare.count })
+        #expect(eventually { upstream.connections.first?.count == bare.count })
         first.shutdownWrite()
         let second = try proxy.openTunnel(to: "127.0.0.1:\(upstream.port)")
         try second.send(try Self.capturedHello(name: "sensor.test"))
@@ -297,17 +297,8 @@ struct HelloPeekTests {
         let proxy = try ProxyHarness(policy: loopbackPolicy(allow: ["sensor.test:\(upstream.port)"], hosts: ["sensor.test": "127.0.0.1"]))
         let socket = try proxy.openTunnel(to: "sensor.test:\(upstream.port)")
         try socket.send("plain")
-        #expect(Self.waitUntil { upstream.connections.first?.count == 5 })
+        #expect(eventually { upstream.connections.first?.count == 5 })
         socket.shutdownWrite()
         #expect(proxy.waitForLog(count: 1).first?.tls == nil)
-    }
-
-    static func waitUntil(_ timeout: Double = 10, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(5000)
-        }
-        return condition()
     }
 }

@@ -17,15 +17,6 @@ struct UpstreamKeepAliveTests {
         "GET http://origin.test:\(port)\(path) HTTP/1.1\r\nHost: origin.test\r\n" + (close ? "Connection: close\r\n" : "") + "\r\n"
     }
 
-    static func waitUntil(_ timeout: Double = 10, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(5000)
-        }
-        return condition()
-    }
-
     @Test("50 keep-alive requests from curl to one origin use at most 2 upstream connections")
     func fiftyRequestsFewConnections() throws {
         let origin = try HTTPTestServer()
@@ -66,7 +57,7 @@ struct UpstreamKeepAliveTests {
         let socket = try proxy.connect()
         try socket.send(Self.get(origin.port, "/cl/3"))
         _ = try socket.receive(until: "xxx")
-        #expect(Self.waitUntil { proxy.server.pooledUpstreamConnections == 1 })
+        #expect(eventually { proxy.server.pooledUpstreamConnections == 1 })
         // Same origin, same loop, a pooled connection waiting: the path is denied before any upstream is chosen.
         try socket.send(Self.get(origin.port, "/echo"))
         let denied = try socket.receiveAll().text
@@ -81,7 +72,7 @@ struct UpstreamKeepAliveTests {
         let origin = try HTTPTestServer()
         let proxy = try ProxyHarness(policy: Self.policy(origin.port))
         #expect(try proxy.rawExchange(Self.get(origin.port, "/cl/2", close: true)).hasPrefix("HTTP/1.1 200 "))
-        #expect(Self.waitUntil { proxy.server.pooledUpstreamConnections == 1 })
+        #expect(eventually { proxy.server.pooledUpstreamConnections == 1 })
         // A reload that still allows it keeps the connection.
         let same = try PolicyLoader.parse(yaml: Self.policy(origin.port), file: "test.yaml")
         proxy.server.policies.replace(with: same)
@@ -91,7 +82,7 @@ struct UpstreamKeepAliveTests {
         let denying = try PolicyLoader.parse(yaml: Self.policy(origin.port, allow: ["other.test:1"]), file: "test.yaml")
         proxy.server.policies.replace(with: denying)
         proxy.server.dropPooledConnections(deniedBy: denying)
-        #expect(Self.waitUntil { proxy.server.pooledUpstreamConnections == 0 })
+        #expect(eventually { proxy.server.pooledUpstreamConnections == 0 })
         #expect(try proxy.rawExchange(Self.get(origin.port, "/cl/2")).hasPrefix("HTTP/1.1 403 "))
         #expect(origin.receivedHeads.count == 1)
     }
@@ -101,14 +92,14 @@ struct UpstreamKeepAliveTests {
         let origin = try HTTPTestServer()
         let proxy = try ProxyHarness(policy: Self.policy(origin.port))
         #expect(try proxy.rawExchange(Self.get(origin.port, "/cl/2", close: true)).hasPrefix("HTTP/1.1 200 "))
-        #expect(Self.waitUntil { proxy.server.pooledUpstreamConnections == 1 })
+        #expect(eventually { proxy.server.pooledUpstreamConnections == 1 })
         let yaml = Self.policy(origin.port).replacingOccurrences(
             of: "networks:\n  allow: [\"127.0.0.0/8\", \"::1/128\"]\n",
             with: "networks:\n  allow: [\"127.0.0.0/8\", \"::1/128\"]\n  deny: [\"127.0.0.1/32\"]\n")
         let denying = try PolicyLoader.parse(yaml: yaml, file: "test.yaml")
         proxy.server.policies.replace(with: denying)
         proxy.server.dropPooledConnections(deniedBy: denying)
-        #expect(Self.waitUntil { proxy.server.pooledUpstreamConnections == 0 })
+        #expect(eventually { proxy.server.pooledUpstreamConnections == 0 })
     }
 
     @Test("the reload watcher sweeps the pool too (a real policy file edit)")
@@ -122,10 +113,10 @@ struct UpstreamKeepAliveTests {
         reloader.start()
         defer { reloader.stop() }
         #expect(try proxy.rawExchange(Self.get(origin.port, "/cl/2", close: true)).hasPrefix("HTTP/1.1 200 "))
-        #expect(Self.waitUntil { proxy.server.pooledUpstreamConnections == 1 })
+        #expect(eventually { proxy.server.pooledUpstreamConnections == 1 })
         _ = try directory.write("policy.yaml", Self.policy(origin.port, allow: ["other.test:1"]))
         reloader.reload(trigger: "SIGHUP")
-        #expect(Self.waitUntil { proxy.server.pooledUpstreamConnections == 0 })
+        #expect(eventually { proxy.server.pooledUpstreamConnections == 0 })
     }
 
     @Test("not pooled: a server asking to close, a close-delimited body, bytes past the framed end")
@@ -151,7 +142,7 @@ struct UpstreamKeepAliveTests {
         for path in ["/close-header", "/extra", "/until-close"] {
             let answer = try proxy.rawExchange(Self.get(origin.port, path, close: true))
             #expect(answer.hasPrefix("HTTP/1.1 200 ") && answer.hasSuffix("\r\n\r\nok"), "\(path): \(answer)")
-            #expect(Self.waitUntil { proxy.log.count == ["/close-header", "/extra", "/until-close"].firstIndex(of: path)! + 1 })
+            #expect(eventually { proxy.log.count == ["/close-header", "/extra", "/until-close"].firstIndex(of: path)! + 1 })
             usleep(20_000)
             #expect(proxy.server.pooledUpstreamConnections == 0, "\(path) was pooled")
         }
@@ -194,8 +185,8 @@ struct UpstreamKeepAliveTests {
         }
         let proxy = try ProxyHarness(policy: Self.policy(origin.port))
         #expect(try proxy.rawExchange(Self.get(origin.port, "/a", close: true)).hasSuffix("ok"))
-        #expect(Self.waitUntil { proxy.server.pooledUpstreamConnections == 1 })
-        #expect(Self.waitUntil { proxy.server.pooledUpstreamConnections == 0 })
+        #expect(eventually { proxy.server.pooledUpstreamConnections == 1 })
+        #expect(eventually { proxy.server.pooledUpstreamConnections == 0 })
         #expect(try proxy.rawExchange(Self.get(origin.port, "/b", close: true)).hasSuffix("ok"))
         #expect(origin.acceptedCount == 2)
         #expect(heads.withLock { $0 } == 2)
@@ -206,8 +197,8 @@ struct UpstreamKeepAliveTests {
         let origin = try HTTPTestServer()
         let proxy = try ProxyHarness(policy: Self.policy(origin.port, extra: "timeouts: {upstream_keepalive: 200ms}\n"))
         #expect(try proxy.rawExchange(Self.get(origin.port, "/cl/1", close: true)).hasSuffix("x"))
-        #expect(Self.waitUntil { proxy.server.pooledUpstreamConnections == 1 })
-        #expect(Self.waitUntil(5) { proxy.server.pooledUpstreamConnections == 0 })
+        #expect(eventually { proxy.server.pooledUpstreamConnections == 1 })
+        #expect(eventually(timeout: 5) { proxy.server.pooledUpstreamConnections == 0 })
     }
 
     @Test("limits.upstream_keepalive_per_origin: 0 turns the pool off: Connection: close upstream, a connection per request")
@@ -273,7 +264,7 @@ struct UpstreamKeepAliveTests {
         let socket = try proxy.connect()
         try socket.send(Self.get(origin.port, "/first"))
         #expect(try socket.receive(until: "ok").text.hasPrefix("HTTP/1.1 200 "))
-        #expect(Self.waitUntil { proxy.server.pooledUpstreamConnections == 1 })
+        #expect(eventually { proxy.server.pooledUpstreamConnections == 1 })
         try socket.send(Self.get(origin.port, "/second"))
         let second = try socket.receive(until: "ok").text
         #expect(second.hasPrefix("HTTP/1.1 200 "), "\(second)")
@@ -291,7 +282,7 @@ struct UpstreamKeepAliveTests {
         let socket = try proxy.connect()
         try socket.send(Self.get(origin.port, "/first"))
         _ = try socket.receive(until: "ok")
-        #expect(Self.waitUntil { proxy.server.pooledUpstreamConnections == 1 })
+        #expect(eventually { proxy.server.pooledUpstreamConnections == 1 })
         try socket.send("POST http://origin.test:\(origin.port)/post HTTP/1.1\r\nHost: origin.test\r\nContent-Length: 4\r\n\r\nbody")
         let answer = try socket.receiveAll().text
         #expect(answer.hasPrefix("HTTP/1.1 502 "), "\(answer)")
@@ -307,13 +298,13 @@ struct UpstreamKeepAliveTests {
         let socket = try proxy.connect()
         try socket.send(Self.get(origin.port, "/first"))
         _ = try socket.receive(until: "ok")
-        #expect(Self.waitUntil { proxy.server.pooledUpstreamConnections == 1 })
+        #expect(eventually { proxy.server.pooledUpstreamConnections == 1 })
         try socket.send(Self.get(origin.port, "/second"))
         let answer = try socket.receive(until: "ok").text
         #expect(answer.hasPrefix("HTTP/1.1 200 "), "\(answer)")
         // Three heads were seen (/first, /second twice); /third fails on the reused connection, and its
         // retry is the fifth head: that connection closes too.
-        #expect(Self.waitUntil { proxy.server.pooledUpstreamConnections == 1 })
+        #expect(eventually { proxy.server.pooledUpstreamConnections == 1 })
         try socket.send(Self.get(origin.port, "/third"))
         let failed = try socket.receiveAll().text
         #expect(failed.hasPrefix("HTTP/1.1 502 "), "\(failed)")

@@ -18,11 +18,7 @@ struct ReadinessTests {
         let events = Locked<[String]>([])
 
         init() throws {
-            var fds: [Int32] = [0, 0]
-            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else { throw TestError("socketpair: \(errno)") }
-            _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
-            channel = SocketChannel(socket: Socket(fd: fds[0]), loop: loop)
-            peer = fds[1]
+            (channel, peer) = try channelPair(on: loop)
         }
 
         deinit {

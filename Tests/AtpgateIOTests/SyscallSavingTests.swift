@@ -90,14 +90,7 @@ struct SyscallSavingTests {
         let peer: Int32
 
         init() throws {
-            var fds: [Int32] = [0, 0]
-            // Close-on-exec like the proxy's sockets: a child process another suite starts meanwhile
-            // must not keep this end open, or its close would not end the stream.
-            let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-            guard socketpair(AF_UNIX, type, 0, &fds) == 0 else { throw TestError("socketpair: \(errno)") }
-            _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
-            channel = SocketChannel(socket: Socket(fd: fds[0]), loop: loop)
-            peer = fds[1]
+            (channel, peer) = try channelPair(on: loop)
         }
 
         deinit {

@@ -23,18 +23,8 @@ extension ProxyConnection {
             peekHello(established, upstream)
             return
         }
-        let request = established.admitted.request
-        let tunnel = Tunnel(client: client, upstream: upstream, loop: loop, deadline: deadline,
-                            idleTimeout: established.admitted.policy.timeouts.idle, statistics: context.statistics)
-        state = .tunnel(established, tunnel)
-        request.record.status = 200
-        tunnel.prepare { [self] reason in
-            request.record.bytesUp = tunnel.bytesUp
-            request.record.bytesDown = tunnel.bytesDown
-            upstream.close()
-            finish(request, status: 200, error: reason?.rawValue)
-            close()
-        }
+        established.admitted.request.record.status = 200
+        let tunnel = enterTunnel(established, upstream)
         // The connection answers the CONNECT itself; the relay starts once the client has the 200.
         // (Between the two is where a look at the client's first bytes goes.)
         client.send(Self.connectionEstablished) { [self] error in
@@ -50,6 +40,11 @@ extension ProxyConnection {
     /// The relay of a peeked tunnel: the `200` is already with the client; `first` (what the peek read) goes
     /// upstream first, byte for byte as it arrived.
     private func relayPeeked(_ established: Established, _ upstream: SocketChannel, first: [UInt8]) {
+        enterTunnel(established, upstream).start(pipelined: first)
+    }
+
+    /// The tunnel state: from here on the tunnel's end (or its idle timer) writes the log line and closes.
+    private func enterTunnel(_ established: Established, _ upstream: SocketChannel) -> Tunnel {
         let request = established.admitted.request
         let tunnel = Tunnel(client: client, upstream: upstream, loop: loop, deadline: deadline,
                             idleTimeout: established.admitted.policy.timeouts.idle, statistics: context.statistics)
@@ -61,7 +56,7 @@ extension ProxyConnection {
             finish(request, status: 200, error: reason?.rawValue)
             close()
         }
-        tunnel.start(pipelined: first)
+        return tunnel
     }
 
     // MARK: TLS peek

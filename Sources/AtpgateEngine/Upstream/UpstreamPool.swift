@@ -76,9 +76,11 @@ final class UpstreamPool: @unchecked Sendable {
             channel.close()
             return
         }
-        while idle.filter({ $0.key.host == key.host && $0.key.port == key.port }).count >= perOrigin,
-              let oldest = idle.firstIndex(where: { $0.key.host == key.host && $0.key.port == key.port }) {
+        let sameOrigin = { (entry: Entry) in entry.key.host == key.host && entry.key.port == key.port }
+        var originCount = idle.count(where: sameOrigin)
+        while originCount >= perOrigin, let oldest = idle.firstIndex(where: sameOrigin) {
             idle.remove(at: oldest).channel.close()
+            originCount -= 1
         }
         while idle.count >= perLoop {
             idle.removeFirst().channel.close()
