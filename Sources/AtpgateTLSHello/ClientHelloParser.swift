@@ -41,13 +41,12 @@ public enum ClientHelloParser {
 
     private static func parseExtensions(_ block: inout ClientHelloReader, into hello: inout ClientHello)
         throws(ClientHelloError) {
-        // A set, not a scan of the list: a hostile hello may hold thousands of empty extensions.
-        var seen = Set<UInt16>()
+        var seen = SeenExtensions()
         while !block.isAtEnd {
             let type = try block.uint16("extension type")
             var data = try block.lengthPrefixed(2, allowed: 0...0xFFFF, "extension_data")
             // Duplicates count on the raw type, GREASE included: RFC 8446 §4.2 forbids any repeat.
-            guard seen.insert(type).inserted else { throw .duplicateExtension(type) }
+            guard seen.insert(type) else { throw .duplicateExtension(type) }
             if !ClientHello.isGrease(type) { hello.extensions.append(type) }
             switch type {
             case serverName:
@@ -111,5 +110,26 @@ public enum ClientHelloParser {
             if !ClientHello.isGrease(value) { values.append(value) }
         }
         return values
+    }
+}
+
+/// The extension types met so far, for the duplicate check. A real hello has a few dozen: a short list
+/// scanned linearly (no hashing, no allocation beyond the list); a hostile one may hold thousands of
+/// empty extensions, so past `listLimit` types a set takes over and the check stays linear overall.
+struct SeenExtensions {
+    static let listLimit = 64
+    private var list: [UInt16] = []
+    private var set: Set<UInt16>?
+
+    /// False when `type` was seen before.
+    mutating func insert(_ type: UInt16) -> Bool {
+        if set != nil { return set!.insert(type).inserted }
+        if list.contains(type) { return false }
+        list.append(type)
+        if list.count > Self.listLimit {
+            set = Set(list)
+            list = []
+        }
+        return true
     }
 }

@@ -26,55 +26,100 @@ public enum JA4 {
 
     /// The JA4 fingerprint, e.g. `t13d1516h2_8daaf6152771_e5627efa2ab1`.
     public static func fingerprint(_ hello: ClientHello, transport: Transport = .tcp) -> String {
-        // Built in byte buffers rather than through `Parts`' strings: the proxy computes this for every
-        // peeked tunnel, and a String per hex digit was most of its cost (`raw` keeps the readable form).
-        let ciphers = hello.cipherSuites.filter { !ClientHello.isGrease($0) }
-        let extensions = hello.extensions.filter { !ClientHello.isGrease($0) }
-        var a = Array(transportCharacter(transport).utf8) + Array(version(hello).utf8)
-        a.append(extensions.contains(0x0000) ? UInt8(ascii: "d") : UInt8(ascii: "i"))
-        a += Array(count(ciphers.count).utf8) + Array(count(extensions.count).utf8) + Array(alpnCharacters(hello.alpn.first).utf8)
-        var out = a
-        out.append(UInt8(ascii: "_"))
-        if ciphers.isEmpty {
-            out += Array(zeros.utf8)
-        } else {
-            var list: [UInt8] = []
-            appendHexList(ciphers.sorted(), to: &list)
-            appendHash12(list, to: &out)
-        }
-        out.append(UInt8(ascii: "_"))
-        let sortedExtensions = extensions.filter { $0 != 0x0000 && $0 != 0x0010 }.sorted()
-        if sortedExtensions.isEmpty {
-            out += Array(zeros.utf8)
-        } else {
-            var list: [UInt8] = []
-            appendHexList(sortedExtensions, to: &list)
-            let signatures = hello.signatureAlgorithms.filter { !ClientHello.isGrease($0) }
-            if !signatures.isEmpty {
-                list.append(UInt8(ascii: "_"))
-                appendHexList(signatures, to: &list)
+        // The proxy computes this for every peeked tunnel, so it is written into one 36-byte string with
+        // the sorted lists, their text and the hashing on the stack: one heap allocation per fingerprint
+        // (a String per hex digit was once most of the peek's cost; `raw` keeps the readable form).
+        let ciphers = withoutGrease(hello.cipherSuites)
+        let extensions = withoutGrease(hello.extensions)
+        let signatures = withoutGrease(hello.signatureAlgorithms)
+        return String(unsafeUninitializedCapacity: length) { out in
+            var index = 0
+            func put(_ byte: UInt8) { out[index] = byte; index += 1 }
+            func put(_ text: StaticString) {
+                text.withUTF8Buffer { for byte in $0 { put(byte) } }
             }
-            appendHash12(list, to: &out)
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// "0a0b,1c2d,…": four lower-case hex digits per value, comma-separated.
-    static func appendHexList(_ values: [UInt16], to out: inout [UInt8]) {
-        out.reserveCapacity(out.count + values.count * 5)
-        for (index, value) in values.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            for shift in stride(from: 12, through: 0, by: -4) {
-                out.append(hexByte(UInt8(truncatingIfNeeded: value >> UInt16(shift)) & 0xF))
+            put(transportByte(transport))
+            put(versionCharacters(hello))
+            put(extensions.contains(0x0000) ? UInt8(ascii: "d") : UInt8(ascii: "i"))
+            func putCount(_ count: Int) {
+                put(0x30 + UInt8(min(count, 99) / 10))
+                put(0x30 + UInt8(min(count, 99) % 10))
             }
+            putCount(ciphers.count)
+            putCount(extensions.count)
+            for byte in alpnCharacters(hello.alpn.first).utf8 { put(byte) }
+            put(UInt8(ascii: "_"))
+            ciphers.withUnsafeBufferPointer { list in
+                writeHash12(sorting: list, excluding: [], then: nil, to: out, at: &index)
+            }
+            put(UInt8(ascii: "_"))
+            extensions.withUnsafeBufferPointer { list in
+                signatures.withUnsafeBufferPointer { signatures in
+                    writeHash12(sorting: list, excluding: sniAndALPN, then: signatures, to: out, at: &index)
+                }
+            }
+            return index
         }
     }
 
-    /// The first 12 hex digits (6 bytes) of the SHA-256 of `bytes`.
-    static func appendHash12(_ bytes: [UInt8], to out: inout [UInt8]) {
-        for byte in SHA256.hash(bytes).prefix(6) {
-            out.append(hexByte(byte >> 4))
-            out.append(hexByte(byte & 0xF))
+    /// JA4_c leaves out server_name and ALPN (the a part already reflects them).
+    static let sniAndALPN: [UInt16] = [0x0000, 0x0010]
+
+    /// Every fingerprint's length: a (10) "_" b (12) "_" c (12).
+    static let length = 36
+
+    /// `values` without GREASE; the same array (no copy) when it holds none, as parsed lists never do.
+    static func withoutGrease(_ values: [UInt16]) -> [UInt16] {
+        values.contains(where: ClientHello.isGrease) ? values.filter { !ClientHello.isGrease($0) } : values
+    }
+
+    /// Writes the first 12 hex digits of the SHA-256 of "v1,v2,…" — `values` less `excluded`, sorted — and,
+    /// when `then` holds any values, "_" and those in their order; twelve "0" when the sorted list is
+    /// empty (then `then` is not looked at: JA4_c is zeros without extensions). Sorting the numbers sorts
+    /// their fixed-width hex the same way ("sorted in hex order").
+    static func writeHash12(sorting values: UnsafeBufferPointer<UInt16>, excluding excluded: [UInt16],
+                            then: UnsafeBufferPointer<UInt16>?, to out: UnsafeMutableBufferPointer<UInt8>,
+                            at index: inout Int) {
+        withUnsafeTemporaryAllocation(of: UInt16.self, capacity: max(values.count, 1)) { sorted in
+            var count = 0
+            for value in values where !excluded.contains(value) {
+                sorted[count] = value
+                count += 1
+            }
+            var list = UnsafeMutableBufferPointer(rebasing: sorted[0..<count])
+            guard count > 0 else {
+                for _ in 0..<12 { out[index] = UInt8(ascii: "0"); index += 1 }
+                return
+            }
+            list.sort()
+            let extra = then.map { $0.isEmpty ? 0 : 1 + 5 * $0.count - 1 } ?? 0
+            let textLength = 5 * count - 1 + extra
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: textLength) { text in
+                var position = 0
+                func putHex(_ list: UnsafeBufferPointer<UInt16>) {
+                    for (offset, value) in list.enumerated() {
+                        if offset > 0 { text[position] = UInt8(ascii: ","); position += 1 }
+                        for shift in stride(from: 12, through: 0, by: -4) {
+                            text[position] = hexByte(UInt8(truncatingIfNeeded: value >> UInt16(shift)) & 0xF)
+                            position += 1
+                        }
+                    }
+                }
+                putHex(UnsafeBufferPointer(list))
+                if let then, !then.isEmpty {
+                    text[position] = UInt8(ascii: "_")
+                    position += 1
+                    putHex(then)
+                }
+                withUnsafeTemporaryAllocation(byteCount: 6, alignment: 1) { digest in
+                    SHA256.digest(of: UnsafeRawBufferPointer(text), into: digest)
+                    for byte in digest {
+                        out[index] = hexByte(byte >> 4)
+                        out[index + 1] = hexByte(byte & 0xF)
+                        index += 2
+                    }
+                }
+            }
         }
     }
 
@@ -130,18 +175,22 @@ public enum JA4 {
         String(SHA256.hexDigest(text.utf8).prefix(12))
     }
 
-    static func transportCharacter(_ transport: Transport) -> String {
+    static func transportByte(_ transport: Transport) -> UInt8 {
         switch transport {
-        case .tcp: return "t"
-        case .quic: return "q"
-        case .dtls: return "d"
+        case .tcp: return UInt8(ascii: "t")
+        case .quic: return UInt8(ascii: "q")
+        case .dtls: return UInt8(ascii: "d")
         }
+    }
+
+    static func transportCharacter(_ transport: Transport) -> String {
+        String(decoding: [transportByte(transport)], as: UTF8.self)
     }
 
     /// The highest supported_versions entry when the extension offers any, else legacy_version (the
     /// record layer's version is never looked at), as the specification's two characters.
-    static func version(_ hello: ClientHello) -> String {
-        let version = hello.supportedVersions.filter { !ClientHello.isGrease($0) }.max() ?? hello.legacyVersion
+    static func versionCharacters(_ hello: ClientHello) -> StaticString {
+        let version = hello.supportedVersions.lazy.filter { !ClientHello.isGrease($0) }.max() ?? hello.legacyVersion
         switch version {
         case 0x0304: return "13"
         case 0x0303: return "12"
@@ -154,6 +203,10 @@ public enum JA4 {
         case 0xFEFC: return "d3"
         default: return "00"
         }
+    }
+
+    static func version(_ hello: ClientHello) -> String {
+        "\(versionCharacters(hello))"
     }
 
     /// Two decimal digits, capped at 99.

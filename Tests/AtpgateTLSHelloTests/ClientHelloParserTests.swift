@@ -183,7 +183,17 @@ fileprivate func hexBytes(_ text: String) -> [UInt8] {
         ("unknown twice", [.opaque(0x1234), .serverName("a.example"), .opaque(0x1234, [1])], 0x1234),
         ("GREASE twice", [.opaque(0x0A0A), .opaque(0x0A0A)], 0x0A0A),
         ("supported_versions twice", [.supportedVersions([0x0304]), .supportedVersions([0x0304])], 0x002b),
+        // Past the short list's limit the check moves to a set: a repeat on either side of the switch.
+        ("repeat of an early type after 100 others", [.opaque(0x7000)] + (1...100).map { .opaque(0x7000 + $0) } + [.opaque(0x7000)], 0x7000),
+        ("repeat of a late type after 100 others", (0...100).map { .opaque(0x7000 + $0) } + [.opaque(0x7064)], 0x7064),
+        ("repeat right at the switch", (0...SeenExtensions.listLimit).map { .opaque(0x7000 + UInt16($0)) } + [.opaque(0x7000 + UInt16(SeenExtensions.listLimit))],
+         0x7000 + UInt16(SeenExtensions.listLimit)),
     ]
+
+    @Test func manyDistinctExtensionsParse() throws {
+        let extensions: [HelloExtension] = (0..<300).map { .opaque(0x7000 + $0) }
+        #expect(try ClientHelloParser.parse(HelloSpec(extensions: extensions).message).extensions.count == 300)
+    }
 
     @Test(arguments: duplicates)
     func duplicateExtensionThrows(_ name: String, _ extensions: [HelloExtension], _ type: UInt16) {

@@ -46,7 +46,27 @@ struct SHA256Tests {
     ])
     func boundaries(length: Int, digest: String) {
         // The message is the bytes 0, 1, 2, …, length - 1.
-        #expect(SHA256.hexDigest((0..<length).map { UInt8($0) }) == digest)
+        let message = (0..<length).map { UInt8($0) }
+        #expect(SHA256.hexDigest(message) == digest)
+        // The allocation-free one-shot form JA4 uses, whole and cut to a prefix.
+        var whole = [UInt8](repeating: 0, count: 32)
+        var six = [UInt8](repeating: 0, count: 6)
+        message.withUnsafeBytes { bytes in
+            whole.withUnsafeMutableBytes { SHA256.digest(of: bytes, into: $0) }
+            six.withUnsafeMutableBytes { SHA256.digest(of: bytes, into: $0) }
+        }
+        #expect(SHA256.hex(whole) == digest)
+        #expect(SHA256.hex(six) == String(digest.prefix(12)))
+    }
+
+    @Test("the one-shot digest equals the streaming one for every length up to three blocks")
+    func oneShotMatchesStreaming() {
+        for length in 0...192 {
+            let message = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+            var digest = [UInt8](repeating: 0, count: 32)
+            message.withUnsafeBytes { bytes in digest.withUnsafeMutableBytes { SHA256.digest(of: bytes, into: $0) } }
+            #expect(digest == SHA256.hash(message), "length \(length)")
+        }
     }
 
     @Test("any split of the input gives the one-shot digest, and finalize leaves the hasher usable")

@@ -41,9 +41,9 @@ final class Tunnel: @unchecked Sendable {
         up.onEnd = { [self] end in directionEnded(end, source: .client, sink: .upstream) }
         down.onEnd = { [self] end in directionEnded(end, source: .upstream, sink: .client) }
         down.start()
-        // The client's stream returns them first: the relay reads them like any other bytes.
-        client.unread(pipelined)
-        if !ended { up.start() }
+        // Written to the upstream now, in this turn of the queue, rather than handed back to the client's
+        // stream to be read again on the next one: the peek's cost per short tunnel (docs/benchmarks.md).
+        if !ended { up.start(initial: pipelined) }
     }
 
     var bytesUp: UInt64 { up.bytes }
