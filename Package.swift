@@ -6,6 +6,8 @@ import PackageDescription
 //                           |                |                      \-> AtpgateWindows
 //                           |                |-> AtpgateHTTP
 //                           |                |-> AtpgateTLSHello
+//                           |                |-> AtpgateTLS -> CAtpgateOpenSSL -> COpenSSL (system OpenSSL 3)
+//                           |                |             \-> AtpgateIO
 //                           |                \-> AtpgateIO -> CAtpgateSys
 //                           |                             \-> AtpgateNet
 //                           \-> AtpgateIO, AtpgateClientConfig, AtpgateWindows
@@ -42,6 +44,13 @@ let package = Package(
         // parser (SNI, ALPN, versions, ciphers, extensions, signature algorithms, ECH), JA4. Pure: no
         // sockets, no OpenSSL.
         .target(name: "AtpgateTLSHello"),
+        // The system OpenSSL 3 (libssl-dev), for TLS inspection only.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // C functions around the OpenSSL macros and variadic calls Swift cannot import.
+        .target(name: "CAtpgateOpenSSL", dependencies: ["COpenSSL"]),
+        // TLS inspection's OpenSSL face: certificates and keys, the inspector's CA and minted leaves, TLS
+        // contexts, and a TLS stream over the I/O layer's ByteStream seam. No policy, no HTTP.
+        .target(name: "AtpgateTLS", dependencies: ["COpenSSL", "CAtpgateOpenSSL", "AtpgateIO"]),
         // Linux calls Swift's Glibc module does not expose (splice, pipe2, accept4, F_SETPIPE_SZ).
         .target(name: "CAtpgateSys"),
         // The I/O layer: sockets, addresses, splice pipes, inotify, process set-up (OS/), and the
@@ -80,6 +89,7 @@ let package = Package(
             "AtpgateClientConfig", "AtpgateWindows", "AtpgatePolicy", "AtpgateNet",
         ]),
         .testTarget(name: "AtpgateIOTests", dependencies: ["AtpgateIO"]),
+        .testTarget(name: "AtpgateTLSTests", dependencies: ["AtpgateTLS", "AtpgateIO", "COpenSSL"]),
         .testTarget(name: "AtpgateEngineTests", dependencies: [
             "AtpgateEngine", "AtpgateIO", "AtpgatePolicy", "AtpgateNet", "AtpgateHTTP", "AtpgateTLSHello",
             .product(name: "Logging", package: "swift-log"),
