@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "AtpgateIO", dependencies: ["CAtpgateSys", "AtpgateNet"]),
         // The Dispatch-based I/O engine: listeners, resolver, dialer, relay, access log.
         .target(name: "AtpgateEngine", dependencies: [
-            "AtpgateIO", "AtpgateNet", "AtpgatePolicy", "AtpgateHTTP", "AtpgateClientConfig", "AtpgateTLSHello",
+            "AtpgateIO", "AtpgateNet", "AtpgatePolicy", "AtpgateHTTP", "AtpgateClientConfig", "AtpgateTLSHello", "AtpgateTLS",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Windows formats: WinINET/WinHTTP settings blobs, hex, .reg files, PowerShell/netsh scripts,
@@ -70,6 +70,7 @@ let package = Package(
         // Command-line commands (thin: parse arguments, call the library).
         .target(name: "AtpgateCLI", dependencies: [
             "AtpgateEngine", "AtpgateIO", "AtpgatePolicy", "AtpgateHTTP", "AtpgateNet", "AtpgateClientConfig", "AtpgateWindows",
+            "AtpgateTLS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -91,7 +92,7 @@ let package = Package(
         .testTarget(name: "AtpgateIOTests", dependencies: ["AtpgateIO"]),
         .testTarget(name: "AtpgateTLSTests", dependencies: ["AtpgateTLS", "AtpgateIO", "COpenSSL"]),
         .testTarget(name: "AtpgateEngineTests", dependencies: [
-            "AtpgateEngine", "AtpgateIO", "AtpgatePolicy", "AtpgateNet", "AtpgateHTTP", "AtpgateTLSHello",
+            "AtpgateEngine", "AtpgateIO", "AtpgatePolicy", "AtpgateNet", "AtpgateHTTP", "AtpgateTLSHello", "AtpgateTLS",
             .product(name: "Logging", package: "swift-log"),
         ]),
     ],
