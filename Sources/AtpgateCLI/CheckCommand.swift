@@ -17,6 +17,8 @@ struct CheckCommand: ParsableCommand {
             let loaded = try PolicyLoader.load(path: path)
             print("\(path): OK")
             for line in loaded.summary { print("  \(line)") }
+            // Settings that load but would break sensors: printed, and still exit 0 (the policy is valid).
+            for warning in loaded.inspectionWarnings { print("warning: \(warning)") }
         } catch {
             Output.error("\(error)")
             throw ExitCode(1)

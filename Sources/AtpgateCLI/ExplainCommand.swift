@@ -23,7 +23,7 @@ struct ExplainCommand: ParsableCommand {
     @Flag(name: .long, help: "Also resolve the name (hosts: entries first, then DNS) and vet every address.")
     var resolve = false
 
-    @Argument(help: "host:port, [v6]:port, or http://host[:port]/path")
+    @Argument(help: "host:port, [v6]:port, http://host[:port]/path, or https://host[:port]/path (a CONNECT and, when inspected, the request inside)")
     var target: String
 
     func run() throws {
@@ -46,19 +46,26 @@ struct ExplainCommand: ParsableCommand {
         }
         // The proxy's own admission path: client check, decision, then (with --resolve) vetting.
         let admission = Admission(policy: loaded)
-        let decision: Decision
+        let connectOrForward: Decision
         switch admission.decide(client: clientAddress, host: request.host, port: request.port, kind: request.kind,
                                 decisionClient: clientAddress ?? IPAddress("127.0.0.1")!) {
         case .failure(let refusal): report(refusal)
-        case .success(let allowed): decision = allowed
+        case .success(let allowed): connectOrForward = allowed
         }
-        let tlsLine = admission.tlsPeekSummary(host: request.host, port: request.port, kind: request.kind)
-        guard resolve else { report(decision, tls: tlsLine) }
+        var notes = [admission.tlsPeekSummary(host: request.host, port: request.port, kind: request.kind)].compactMap { $0 }
+        if case .connect = request.kind {
+            notes.append(loaded.inspectionExplanation(host: request.host, port: request.port))
+        }
+        var decision = connectOrForward
+        if let innerPath = request.innerPath {
+            decision = try explainInner(path: innerPath, in: loaded, request: request, connect: connectOrForward, notes: &notes)
+        }
+        guard resolve else { report(decision, notes: notes) }
         let addresses: [IPAddress]
         if let fixed = admission.addressesWithoutDNS(for: request.host) {
             addresses = fixed
         } else {
-            guard case .name(let name) = request.host else { report(decision, tls: tlsLine) }
+            guard case .name(let name) = request.host else { report(decision, notes: notes) }
             switch SystemResolver.getaddrinfo(name) {
             case .success(let found): addresses = found
             case .failure(let error):
@@ -70,19 +77,42 @@ struct ExplainCommand: ParsableCommand {
         if case .failure(let refusal) = admission.vet(addresses, host: request.host, port: request.port) {
             report(refusal)
         }
-        report(decision, tls: tlsLine)
+        report(decision, notes: notes)
+    }
+
+    /// An `https://` target: inside an inspected tunnel the request is decided again, and that decision is
+    /// the answer (a denial exits at once, as the proxy answers it before anything else); an uninspected
+    /// tunnel never shows the proxy a path. A path the proxy would answer with 400 is an error (exit 2).
+    private func explainInner(path: String, in policy: Policy, request: ExplainTarget, connect: Decision,
+                              notes: inout [String]) throws -> Decision {
+        guard connect.inspected else {
+            notes.append("path: not seen by the proxy (the tunnel is not inspected)")
+            return connect
+        }
+        let inner = policy.decideInner(host: request.host, port: request.port, path: path)
+        notes.insert("connect: \(connect.reason)", at: 0)
+        switch inner.outcome {
+        case .invalidPath:
+            Output.error("error: the proxy answers 400 to this request inside the inspected tunnel: \(inner.reason)")
+            throw ExitCode(2)
+        case .deny:
+            report(inner.decision, notes: notes)
+        case .allow:
+            return inner.decision
+        }
     }
 
     private func report(_ refusal: Admission.Refusal) -> Never {
         report(Decision(verdict: .deny, rule: refusal.rule, reason: refusal.reason))
     }
 
-    /// Prints the verdict, the deciding rule and why, and exits 0 (allow) or 1 (deny).
-    private func report(_ decision: Decision, tls: String? = nil) -> Never {
+    /// Prints the verdict, the deciding rule and why, then the notes (what the TLS peek and inspection do to
+    /// the tunnel), and exits 0 (allow) or 1 (deny).
+    private func report(_ decision: Decision, notes: [String] = []) -> Never {
         print(decision.verdict.rawValue)
         print("rule: \(decision.rule.text)")
         print("why: \(decision.reason)")
-        if decision.verdict == .allow, let tls { print(tls) }
+        for note in notes { print(note) }
         Glibc.exit(decision.verdict == .allow ? 0 : 1)   // C exit flushes stdout
     }
 }

@@ -25,6 +25,10 @@ public struct Decision: Sendable {
     public var mode: DecisionMode = .enforce
     /// Per-client rule sets come later; the seam is here so log formats need not change.
     public var clientIdentity: String? = nil
+    /// For an allowed CONNECT: the tunnel is TLS-inspected (`Policy.inspects(host:port:)`, or the CONNECT
+    /// was allowed by an `https://` rule). The engine then terminates the client's TLS with a minted leaf,
+    /// and decides each request inside with `Policy.decideInner`. Always false for denials and plain HTTP.
+    public internal(set) var inspected = false
     private let because: Because
 
     /// What the reason is made from. The text is built only when someone reads `reason` (a
@@ -33,6 +37,8 @@ public struct Decision: Sendable {
         case text(String)
         case rule(Rule)
         case noMatch(Host, UInt16)
+        /// Inside an inspected tunnel: the target and the canonical path no rule allows.
+        case noInnerMatch(Host, UInt16, String)
         case client(IPAddress, IPNetwork?)
     }
 
@@ -56,6 +62,8 @@ public struct Decision: Sendable {
                                          : "allowed by rule \(rule.reference) (allow \(rule.display))"
         case .noMatch(let host, let port):
             return "no allow rule matches \(host):\(port)"
+        case .noInnerMatch(let host, let port, let path):
+            return "no allow rule matches \(host):\(port) path \(HostText.quoted(path)) (inside the inspected tunnel)"
         case .client(let address, let network?):
             return "client \(address) is in clients (\(network))"
         case .client(let address, nil):

@@ -19,6 +19,11 @@ public final class Policy: Sendable {
     public let pac: PACSettings?
     /// The `tls:` block: the ClientHello peek on CONNECT tunnels (default: `sni: enforce` on 443).
     public let tls: TLSPeekSettings
+    /// The `inspection:` section (TLS inspection, issue 11); nil when absent, and then nothing is inspected.
+    public let inspection: InspectionSettings?
+    /// What `atpgate check` warns about in `inspection` (sensors that would fail behind it), one line
+    /// each, "file:line: message"; empty without the section.
+    public let inspectionWarnings: [String]
 
     let allowRules: [Rule]
     let denyRules: [Rule]
@@ -26,9 +31,11 @@ public final class Policy: Sendable {
     let networkAllow: [NetworkVetter.Entry]
     let staticHosts: [String: [IPAddress]]
     let pin: ServiceTagPin?
+    /// The `https://` rules of both lists: their ports are the inspected ports of their hosts besides 443.
+    let httpsRules: [Rule]
 
-    private let allowTable: RuleTable
-    private let denyTable: RuleTable
+    let allowTable: RuleTable
+    let denyTable: RuleTable
     private let clientTable: PrefixTable<Bool>
     private let vetter: NetworkVetter
 
@@ -38,7 +45,8 @@ public final class Policy: Sendable {
     init(file: String, listen: [ListenAddress], clients: [IPNetwork], timeouts: Timeouts, limits: Limits,
          allow: [Rule], deny: [Rule], networkDeny: [NetworkVetter.Entry], networkAllow: [NetworkVetter.Entry],
          hosts: [String: [IPAddress]], onReload: ReloadMode = .keep, pin: ServiceTagPin? = nil,
-         sourceFiles: [String]? = nil, pac: PACSettings? = nil, tls: TLSPeekSettings = TLSPeekSettings()) {
+         sourceFiles: [String]? = nil, pac: PACSettings? = nil, tls: TLSPeekSettings = TLSPeekSettings(),
+         inspection: InspectionSettings? = nil, inspectionWarnings: [String] = []) {
         self.file = file
         self.listen = listen
         self.clients = clients
@@ -54,6 +62,9 @@ public final class Policy: Sendable {
         self.sourceFiles = sourceFiles ?? [file]
         self.pac = pac
         self.tls = tls
+        self.inspection = inspection
+        self.inspectionWarnings = inspectionWarnings
+        self.httpsRules = (allow + deny).filter(\.isHTTPS)
         self.allowTable = RuleTable(allow)
         self.denyTable = RuleTable(deny)
         var clientTable = PrefixTable<Bool>()
@@ -73,23 +84,36 @@ public final class Policy: Sendable {
     }
 
     /// Destination decision: a matching deny rule beats any allow rule; no match denies.
+    ///
+    /// An allowed CONNECT says in `Decision.inspected` whether the tunnel is TLS-inspected: the engine then
+    /// terminates the client's TLS and decides every request inside with `decideInner`. `https://` allow
+    /// rules allow their CONNECT here (never a plain-HTTP request), and such a CONNECT is always inspected.
     public func decide(_ request: DecisionRequest) -> Decision {
-        var path: PathReadings? = nil
-        if case .http(let raw) = request.kind {
+        let subject: RuleSubject
+        switch request.kind {
+        case .connect:
+            subject = .connect
+        case .http(let raw):
             // Fail closed on paths the engine should have refused: rules are only meaningful on
             // validated paths. The readings hold the canonical path part (the query never takes
             // part in matching), a slice of `raw` unless an escape had to be rewritten.
             do {
-                path = try PathReadings(raw)
+                subject = .plainHTTP(try PathReadings(raw))
             } catch {
                 return Decision(verdict: .deny, rule: RuleReference("path"), reason: "invalid request path: \(error.reason)")
             }
         }
-        if let rule = denyTable.firstMatch(host: request.host, port: request.port, path: path, embedded: true) {
+        if let rule = denyTable.firstMatch(host: request.host, port: request.port, subject: subject, embedded: true) {
             return Decision(verdict: .deny, rule: rule.reference, because: .rule(rule))
         }
-        if let rule = allowTable.firstMatch(host: request.host, port: request.port, path: path) {
-            return Decision(verdict: .allow, rule: rule.reference, because: .rule(rule))
+        if let rule = allowTable.firstMatch(host: request.host, port: request.port, subject: subject) {
+            var decision = Decision(verdict: .allow, rule: rule.reference, because: .rule(rule))
+            if case .connect = subject {
+                // The load-time check (every https:// host is inspected) makes the first test imply the
+                // second; asking both keeps an https:// rule from ever opening an uninspected tunnel.
+                decision.inspected = rule.isHTTPS || inspects(host: request.host, port: request.port)
+            }
+            return decision
         }
         return Decision(verdict: .deny, rule: RuleReference("default"), because: .noMatch(request.host, request.port))
     }
@@ -143,6 +167,7 @@ public final class Policy: Sendable {
             lines.append("pac proxy \(pac.proxy?.description ?? "(from the command line)") bypass \(bypass) others \(pac.others.rawValue)")
         }
         lines.append("tls sni \(tls.sni.rawValue) on ports " + (tls.ports.isEmpty ? "(none)" : tls.ports.map(String.init).joined(separator: ", ")))
+        lines += inspectionSummary
         lines.append("default deny")
         return lines
     }

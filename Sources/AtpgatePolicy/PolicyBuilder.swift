@@ -5,7 +5,7 @@ import Yams
 /// knows its keys, so unknown keys are caught at every level.
 struct PolicyBuilder {
     static let rootKeys = ["version", "listen", "clients", "allow", "deny", "networks", "hosts", "timeouts", "limits",
-                           "atp", "on_reload", "pac", "tls"]
+                           "atp", "on_reload", "pac", "tls", "inspection"]
     static let tlsKeys = ["sni", "ports"]
     static let networkKeys = ["deny", "allow"]
     static let timeoutKeys = ["head", "dns", "connect", "response", "idle", "grace", "upstream_keepalive"]
@@ -30,6 +30,7 @@ struct PolicyBuilder {
     var expansion: AtpExpansion? = nil
     var pac: PACSettings? = nil
     var tls = TLSPeekSettings()
+    var inspection: InspectionSettings? = nil
 
     init(file: String, nodes: YAMLNodes) {
         self.file = file
@@ -43,15 +44,21 @@ struct PolicyBuilder {
 
     func build() -> Policy {
         let sourceFiles = [file] + [expansion?.catalogPath, expansion?.serviceTagsPath].compactMap { $0 }
+        let warnings = inspection.map {
+            InspectionWarnings.of($0, classicSensorHosts: expansion?.sensorHosts ?? [], file: file)
+        } ?? []
         return Policy(file: file, listen: listen, clients: clients, timeouts: timeouts, limits: limits,
                       allow: allow, deny: deny, networkDeny: networkDeny, networkAllow: networkAllow, hosts: hosts,
-                      onReload: onReload, pin: expansion?.pin, sourceFiles: sourceFiles, pac: pac, tls: tls)
+                      onReload: onReload, pin: expansion?.pin, sourceFiles: sourceFiles, pac: pac, tls: tls,
+                      inspection: inspection, inspectionWarnings: warnings)
     }
 
     mutating func read(_ root: Node) throws(PolicyError) {
         var sawVersion = false
-        // Rules may use {instance}, and `atp` may come after them: compile them at the end.
+        // Rules and inspection.hosts may use {instance}, and `atp` may come after them; https:// rules need
+        // inspection.hosts: read them all at the end, the section first.
         var ruleLists: [(Verdict, Node)] = []
+        var inspectionNodes: (key: Node, value: Node)? = nil
         for (key, keyNode, value) in try nodes.mapping(root, "the policy file") {
             switch key {
             case "version": try readVersion(value); sawVersion = true
@@ -67,9 +74,11 @@ struct PolicyBuilder {
             case "timeouts": try readTimeouts(value)
             case "limits": try readLimits(value)
             case "tls": try readTLS(value)
+            case "inspection": inspectionNodes = (keyNode, value)
             default: throw nodes.unknownKey(key, keyNode, in: "the policy file", known: PolicyBuilder.rootKeys)
             }
         }
+        if let inspectionNodes { inspection = try readInspection(inspectionNodes.value, key: inspectionNodes.key) }
         for (verdict, value) in ruleLists {
             switch verdict {
             case .allow: allow = try rules(value, .allow)
@@ -80,7 +89,7 @@ struct PolicyBuilder {
         if let atp {
             let expansion = try expand(atp)
             for (parsed, reference) in expansion.rules {
-                allow.append(Rule(verdict: .allow, host: parsed.host, ports: parsed.ports, path: parsed.path,
+                allow.append(Rule(verdict: .allow, host: parsed.host, ports: parsed.ports, form: parsed.form,
                                   reference: reference, order: allow.count))
             }
             self.expansion = expansion
@@ -155,22 +164,25 @@ struct PolicyBuilder {
         return result
     }
 
+    /// `text` with "{instance}" replaced by `atp.instance`. Without atp.instance (allowed when only modern
+    /// sensors are selected) "{instance}" stays as written, and whoever parses the text reports it.
+    func expandingInstance(_ text: String) -> String {
+        guard let atp, atp.instanceNode != nil, text.contains(AtpExpansion.placeholder) else { return text }
+        return text.replacing(AtpExpansion.placeholder, with: atp.instance)
+    }
+
     private func rules(_ node: Node, _ verdict: Verdict) throws(PolicyError) -> [Rule] {
         var result: [Rule] = []
         for (written, item) in try nodes.strings(node, verdict.rawValue) {
-            var text = written
-            // Without atp.instance (allowed when only modern sensors are selected) "{instance}" stays as
-            // written, and the rule parser reports it.
-            if let atp, atp.instanceNode != nil, text.contains(AtpExpansion.placeholder) {
-                text = text.replacing(AtpExpansion.placeholder, with: atp.instance)
-            }
+            let text = expandingInstance(written)
             let parsed: RuleParser.Parsed
             do {
-                parsed = try RuleParser.parse(text, verdict: verdict)
+                parsed = try RuleParser.parse(text, verdict: verdict, acceptingHTTPS: true)
             } catch {
                 throw nodes.error(item, error.message)
             }
-            result.append(Rule(verdict: verdict, host: parsed.host, ports: parsed.ports, path: parsed.path,
+            if case .https = parsed.form { try checkInspected(parsed.host, rule: text, item) }
+            result.append(Rule(verdict: verdict, host: parsed.host, ports: parsed.ports, form: parsed.form,
                                reference: reference(item), order: result.count))
         }
         return result

@@ -7,6 +7,62 @@ enum HostPattern: Hashable, Sendable {
     /// "*.suffix": one or more labels below `suffix`, never `suffix` itself.
     case suffix(String)
     case network(IPNetwork)
+
+    /// The HOST part as rules print it: "a.com", "*.a.com", "10.0.0.0/8", "[2001:db8::1]".
+    var display: String {
+        switch self {
+        case .exact(let name): return name
+        case .suffix(let suffix): return "*." + suffix
+        case .network(let network):
+            let bare = network.prefixLength == network.address.bitWidth ? network.address.description : network.description
+            return network.address.isIPv4 ? bare : "[\(bare)]"
+        }
+    }
+
+    /// The same test `RuleTable` makes through its indexes, for the few places that hold one rule
+    /// (which ports of an inspected host are inspected, `explain`). Allow-list semantics: an IPv6
+    /// target is not tried as the IPv4 it embeds.
+    func matches(_ host: Host) -> Bool {
+        switch (self, host) {
+        case (.exact(let exact), .name(let name)): return name == exact
+        case (.suffix(let suffix), .name(let name)):
+            // Byte comparison (both are normalised ASCII), without building "." + suffix.
+            let name = name.utf8, suffix = suffix.utf8
+            guard name.count > suffix.count + 1 else { return false }
+            let start = name.index(name.endIndex, offsetBy: -suffix.count)
+            return name[name.index(before: start)] == UInt8(ascii: ".") && name[start...].elementsEqual(suffix)
+        case (.network(let network), .ip(let address)): return network.contains(address)
+        default: return false
+        }
+    }
+}
+
+/// Which requests a rule speaks about besides its host and ports: the form it was written in.
+enum RuleForm: Hashable, Sendable {
+    /// `HOST:PORTS`: every request to the target — the CONNECT, a plain-HTTP request, and every request
+    /// inside an inspected tunnel (so `HOST:443` for an inspected host allows every path).
+    case target
+    /// `http://HOST[:PORT]/PATH`: forwarded plain-HTTP requests whose path matches; never a CONNECT.
+    case http(PathPattern)
+    /// `https://HOST[:PORT]/PATH`: requests inside an inspected tunnel whose path matches. An allow rule
+    /// also allows the CONNECT to HOST:PORT, which is then always inspected; a deny rule never denies the
+    /// CONNECT (it speaks about paths, which a CONNECT does not have).
+    case https(PathPattern)
+
+    /// An `http://` rule: one that never applies to a CONNECT or inside a tunnel.
+    var isPlainHTTP: Bool {
+        if case .http = self { return true }
+        return false
+    }
+}
+
+/// What a rule is matched against: the request's kind, with its path readings when it has a path.
+enum RuleSubject {
+    case connect
+    /// A forwarded plain-HTTP request (absolute `http://` form).
+    case plainHTTP(PathReadings)
+    /// A request inside an inspected tunnel (`Policy.decideInner`).
+    case inner(PathReadings)
 }
 
 /// A set of ports as inclusive ranges; `any` is kept apart so summaries can print "*".
@@ -127,33 +183,48 @@ struct Rule: Sendable {
     let verdict: Verdict
     let host: HostPattern
     let ports: PortSet
-    /// Non-nil only for `http://` rules, which then match plain-HTTP requests only.
-    let path: PathPattern?
+    /// Which requests it applies to (see `RuleForm`).
+    let form: RuleForm
     let reference: RuleReference
     /// Declaration order within its list; the lowest matching order is reported.
     let order: Int
 
+    /// Whether this is an `https://` rule: one that only an inspected tunnel can apply.
+    var isHTTPS: Bool {
+        if case .https = form { return true }
+        return false
+    }
+
     /// Canonical rule text for summaries and decision reasons.
     var display: String {
-        let hostText: String
-        switch host {
-        case .exact(let name): hostText = name
-        case .suffix(let suffix): hostText = "*." + suffix
-        case .network(let network):
-            let bare = network.prefixLength == network.address.bitWidth ? network.address.description : network.description
-            hostText = network.address.isIPv4 ? bare : "[\(bare)]"
+        let hostText = host.display
+        switch form {
+        case .target: return "\(hostText):\(ports)"
+        case .http(let path): return "http://\(hostText):\(ports)\(path)"
+        case .https(let path): return "https://\(hostText):\(ports)\(path)"
         }
-        if let path { return "http://\(hostText):\(ports)\(path)" }
-        return "\(hostText):\(ports)"
     }
 
     /// An allow rule matches the canonical path exactly, so "/ok;x/y" is not under "/ok/*" (fail
     /// closed). A deny rule matches any reading a server could make of the path: the canonical
-    /// path or the one without ";params", either ignoring ASCII case.
-    func matches(port: UInt16, path requestPath: PathReadings?) -> Bool {
+    /// path or the one without ";params", either ignoring ASCII case. `http://` rules see only
+    /// plain-HTTP requests and `https://` rules only requests inside inspected tunnels (and, for
+    /// allow rules, the CONNECT that opens one).
+    func matches(port: UInt16, subject: RuleSubject) -> Bool {
         guard ports.contains(port) else { return false }
-        guard let path else { return true }
-        guard let requestPath else { return false }   // path rules never match CONNECT
+        let path: PathPattern
+        let requestPath: PathReadings
+        switch (form, subject) {
+        case (.target, _):
+            return true
+        case (.https, .connect):
+            return verdict == .allow
+        case (.http(let pattern), .plainHTTP(let readings)), (.https(let pattern), .inner(let readings)):
+            path = pattern
+            requestPath = readings
+        case (.http, _), (.https, _):
+            return false
+        }
         switch verdict {
         case .allow:
             return path.matches(requestPath.canonical, ignoringCase: false)

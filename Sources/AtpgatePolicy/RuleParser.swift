@@ -5,16 +5,31 @@ struct RuleSyntaxError: Error {
     let message: String
 }
 
-/// Parses `HOST[:PORTS]` and `http://HOST[:PORT]/PATH` rules. Every form not listed in
-/// the policy grammar is an error, because a silently misread rule is an open door.
+/// Parses `HOST[:PORTS]`, `http://HOST[:PORT]/PATH` and `https://HOST[:PORT]/PATH` rules. Every form
+/// not listed in the policy grammar is an error, because a silently misread rule is an open door.
+/// Whether an `https://` rule may stand where it is written (its host must be inspected) is for the
+/// caller to say: the grammar alone cannot.
 enum RuleParser {
     struct Parsed: Equatable {
         let host: HostPattern
         let ports: PortSet
-        let path: PathPattern?
+        let form: RuleForm
+
+        init(host: HostPattern, ports: PortSet, form: RuleForm) {
+            self.host = host
+            self.ports = ports
+            self.form = form
+        }
+
+        /// A `HOST:PORTS` rule (no path) or an `http://` one: the only forms the catalog makes.
+        init(host: HostPattern, ports: PortSet, path: PathPattern?) {
+            self.init(host: host, ports: ports, form: path.map(RuleForm.http) ?? .target)
+        }
     }
 
-    static func parse(_ text: String, verdict: Verdict) throws(RuleSyntaxError) -> Parsed {
+    /// With `acceptingHTTPS` false (the catalog, which knows nothing of inspection) an `https://` rule
+    /// is refused like any other scheme; the policy passes true and checks the host itself.
+    static func parse(_ text: String, verdict: Verdict, acceptingHTTPS: Bool = false) throws(RuleSyntaxError) -> Parsed {
         let shown = HostText.quoted(text)
         guard !text.isEmpty else { throw RuleSyntaxError(message: "empty rule") }
         guard !text.contains("{instance}") else { throw RuleSyntaxError(message: "{instance} needs atp.instance") }
@@ -23,7 +38,10 @@ enum RuleParser {
         }
         let lower = text.lowercased()
         if lower.hasPrefix("http://") {
-            return try parsePathRule(String(text.dropFirst(7)), shown: shown)
+            return try parsePathRule(String(text.dropFirst(7)), scheme: .http, shown: shown)
+        }
+        if acceptingHTTPS && lower.hasPrefix("https://") {
+            return try parsePathRule(String(text.dropFirst(8)), scheme: .https, shown: shown)
         }
         if lower.contains("://") {
             throw RuleSyntaxError(message: "bad rule \(shown): only http:// rules take a path; use HOST:PORTS for TLS")
@@ -36,23 +54,34 @@ enum RuleParser {
         } else {
             ports = verdict == .allow ? .single(443) : .any   // allow defaults narrow, deny wide
         }
-        return Parsed(host: host, ports: ports, path: nil)
+        return Parsed(host: host, ports: ports, form: .target)
     }
 
-    private static func parsePathRule(_ rest: String, shown: String) throws(RuleSyntaxError) -> Parsed {
+    /// The scheme of a path rule: which requests it sees, and its default port.
+    enum PathScheme: String {
+        case http, https
+
+        var defaultPort: UInt16 { self == .http ? 80 : 443 }
+    }
+
+    /// `http://` and `https://` rules share the grammar: one host (a name, "*.suffix" or one address,
+    /// never a CIDR), at most one port (1-65535), a path. They differ in what they match (`RuleForm`).
+    private static func parsePathRule(_ rest: String, scheme: PathScheme, shown: String) throws(RuleSyntaxError) -> Parsed {
         guard let slash = rest.firstIndex(of: "/") else {
-            throw RuleSyntaxError(message: "bad rule \(shown): http:// rule needs a path (http://HOST/PATH)")
+            let hint = scheme == .https ? "; HOST:443 allows every path" : ""
+            throw RuleSyntaxError(message: "bad rule \(shown): \(scheme.rawValue):// rule needs a path (\(scheme.rawValue)://HOST/PATH\(hint))")
         }
         let (hostText, portText) = try splitHostPort(String(rest[..<slash]), shown: shown)
         let host = try hostPattern(hostText, shown: shown)
-        var port: UInt16 = 80
+        var port = scheme.defaultPort
         if let portText {
             guard let single = PortText.parse(portText) else {
-                throw RuleSyntaxError(message: "bad port '\(portText)' in \(shown): an http:// rule takes one port")
+                throw RuleSyntaxError(message: "bad port '\(portText)' in \(shown): an \(scheme.rawValue):// rule takes one port from 1 to 65535")
             }
             port = single
         }
-        return Parsed(host: host, ports: .single(port), path: try pathPattern(String(rest[slash...]), shown: shown))
+        let path = try pathPattern(String(rest[slash...]), shown: shown)
+        return Parsed(host: host, ports: .single(port), form: scheme == .http ? .http(path) : .https(path))
     }
 
     /// Splits off ":PORTS". Bracketed hosts are IPv6; an unbracketed text with two or more

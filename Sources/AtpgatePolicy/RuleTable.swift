@@ -19,15 +19,15 @@ struct RuleTable: Sendable {
         }
     }
 
-    /// The matching rule declared first, or nil. `path` is nil for CONNECT; each rule knows from
-    /// its verdict which of the path's readings it matches (`Rule.matches`).
+    /// The matching rule declared first, or nil. Each rule knows from its form which subjects it
+    /// applies to, and from its verdict which of the path's readings it matches (`Rule.matches`).
     /// With `embedded`, an IPv6 target is also tried as every IPv4 it embeds (used for deny
     /// lists so a mapped, NAT64, 6to4, Teredo... spelling cannot dodge an IPv4 deny rule).
-    func firstMatch(host: Host, port: UInt16, path: PathReadings?, embedded: Bool = false) -> Rule? {
+    func firstMatch(host: Host, port: UInt16, subject: RuleSubject, embedded: Bool = false) -> Rule? {
         var best: Rule? = nil
         // A nested function, not a closure value: no context is allocated per lookup.
         func consider(_ bucket: [Rule]) {
-            for rule in bucket where rule.order < (best?.order ?? .max) && rule.matches(port: port, path: path) {
+            for rule in bucket where rule.order < (best?.order ?? .max) && rule.matches(port: port, subject: subject) {
                 best = rule
             }
         }
