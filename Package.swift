@@ -75,9 +75,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "atpgate", dependencies: ["AtpgateCLI"]),
-        // The load generator of scripts/bench (plain threads and blocking sockets, HdrHistogram).
+        // The load generator of scripts/bench (plain threads and blocking sockets, HdrHistogram; OpenSSL in
+        // blocking mode for the inspection scenarios).
         .executableTarget(name: "atpgate-bench", dependencies: [
-            "AtpgatePolicy", "AtpgateNet",
+            "AtpgatePolicy", "AtpgateNet", "COpenSSL", "CAtpgateOpenSSL", "AtpgateTLS",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
