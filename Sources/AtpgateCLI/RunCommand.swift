@@ -47,7 +47,12 @@ struct RunCommand: ParsableCommand {
 
         ProcessSetup.ignoreSIGPIPE()
         let descriptors = ProcessSetup.raiseDescriptorLimit()
-        let server = ProxyServer(policy: loaded, options: .init(listen: listenOverride), logger: logger)
+        let server: ProxyServer
+        do {
+            server = try ProxyServer(policy: loaded, options: .init(listen: listenOverride), logger: logger)
+        } catch {
+            Startup.fail("atpgate: cannot load the inspection certificates: \(error)")
+        }
         do {
             try server.start()
         } catch {

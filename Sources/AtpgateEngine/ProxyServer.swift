@@ -6,6 +6,7 @@ import Logging
 import AtpgateNet
 import AtpgatePolicy
 import AtpgateIO
+import AtpgateTLS
 
 /// The proxy: listeners, loops, the shared context, and graceful shutdown.
 public final class ProxyServer: @unchecked Sendable {
@@ -35,6 +36,8 @@ public final class ProxyServer: @unchecked Sendable {
     }
 
     public let policies: PolicyStore
+    /// TLS inspection's material for the policy in force (issue 11), and its minted leaves.
+    public let inspection: InspectionStore
     public let logger: Logger
     public let statistics = ProxyStatistics()
     private let options: Options
@@ -47,7 +50,13 @@ public final class ProxyServer: @unchecked Sendable {
     private var listeners: [Listener] = []   // written once in start(), before any other thread reads it
     private var context: ProxyContext?
 
-    public init(policy: Policy, options: Options = Options(), logger: Logger = Logger(label: "atpgate")) {
+    /// Loads the inspection material the policy names (certificates and keys): a file that cannot be used
+    /// is `file: reason` here, before anything listens.
+    public init(policy: Policy, options: Options = Options(), logger: Logger = Logger(label: "atpgate"))
+        throws(CertificateFileError) {
+        self.inspection = InspectionStore(try policy.inspection.map { settings throws(CertificateFileError) in
+            try InspectionMaterial.load(settings)
+        })
         self.policies = PolicyStore(policy)
         self.options = options
         self.logger = logger
@@ -99,7 +108,8 @@ public final class ProxyServer: @unchecked Sendable {
         let sink: @Sendable (AccessRecord) -> Void = options.accessLog ?? { record in writer?.write(record.jsonLine) }
         context = ProxyContext(policies: policies, resolver: resolver, dialer: DirectDialer(), accessLog: sink,
                                selfAddresses: Self.selfAddresses(of: boundAddresses), registry: registry,
-                               statistics: statistics, pac: PACService(), logger: logger, pools: pools)
+                               statistics: statistics, pac: PACService(), logger: logger, pools: pools,
+                               inspection: inspection)
         for listener in bound { listener.start() }
         dropReporter?.start()
     }

@@ -5,7 +5,7 @@ import Foundation
 @Suite("Access log")
 struct AccessLogTests {
     static let fields = ["ts", "client", "method", "target", "decision", "rule", "upstream", "status",
-                         "bytes_up", "bytes_down", "duration_ms", "error", "tls"]
+                         "bytes_up", "bytes_down", "duration_ms", "error", "tls", "inspection"]
 
     static func parse(_ record: AccessRecord) throws -> [String: Any] {
         let line = record.jsonLine

@@ -17,10 +17,10 @@ struct HelloPeekTests {
     }
 
     /// `openssl s_client` through the proxy, stdin at end of file (it closes after the handshake).
-    static func sClient(proxy: UInt16, connect: String, _ extra: [String]) throws -> (status: Int32, output: String) {
+    static func sClient(proxy: UInt16, connect: String, _ extra: [String], brief: Bool = true) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["s_client", "-proxy", "127.0.0.1:\(proxy)", "-connect", connect, "-brief"] + extra
+        process.arguments = ["s_client", "-proxy", "127.0.0.1:\(proxy)", "-connect", connect] + (brief ? ["-brief"] : []) + extra
         let input = Pipe(), output = Pipe()
         process.standardInput = input
         process.standardOutput = output

@@ -18,6 +18,7 @@ public struct AccessRecord: Sendable {
     public var durationMs: Double
     public var error: String?             // the X-Atpgate-Error token
     public var tls: TLSFacts? = nil       // what a peeked tunnel's ClientHello offered; null when not peeked
+    public var inspection: InspectionFacts? = nil   // an inspected tunnel's certificates; null when not inspected
 
     /// The JSON line, with a trailing newline. Keys in a fixed order for people reading it.
     ///
@@ -55,6 +56,8 @@ public struct AccessRecord: Sendable {
         Self.appendQuotedOrNull(error, to: &out)
         out.append(contentsOf: ",\"tls\":".utf8)
         if let tls { tls.appendJSON(to: &out) } else { out.append(contentsOf: "null".utf8) }
+        out.append(contentsOf: ",\"inspection\":".utf8)
+        if let inspection { inspection.appendJSON(to: &out) } else { out.append(contentsOf: "null".utf8) }
         out.append(contentsOf: "}\n".utf8)
         return String(decoding: out, as: UTF8.self)
     }

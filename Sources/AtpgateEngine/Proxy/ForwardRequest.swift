@@ -41,20 +41,27 @@ struct ForwardRequest {
             self.host = host
             self.port = port ?? 80
             explicitPort = port
-            do throws(HTTPHeadError) {
-                switch try head.bodyFraming() {
-                case .none: framing = .length(0)
-                case .contentLength(let length): framing = .length(length)
-                case .chunked: framing = .chunked
-                case .untilClose: throw HTTPHeadError.malformed("a request body cannot be delimited by close")
-                }
-            } catch {
-                throw .badRequest(ProxyConnection.reason(error))
-            }
+            framing = try Self.bodyFraming(head)
         case .origin:
             throw .badRequest("origin-form requests to the proxy itself are not served; send an absolute URL or CONNECT")
         case .asterisk:
             throw .badRequest("OPTIONS * is not served by this proxy")
+        }
+    }
+
+    /// How a request's body is read (RFC 9112 §6.3): none, a length, or chunked; a body delimited by the
+    /// connection's close is not allowed in a request (400). Shared with the requests inside an inspected
+    /// tunnel.
+    static func bodyFraming(_ head: HTTPRequestHead) throws(ProxyFailure) -> Pump.Framing {
+        do throws(HTTPHeadError) {
+            switch try head.bodyFraming() {
+            case .none: return .length(0)
+            case .contentLength(let length): return .length(length)
+            case .chunked: return .chunked
+            case .untilClose: throw HTTPHeadError.malformed("a request body cannot be delimited by close")
+            }
+        } catch {
+            throw .badRequest(ProxyConnection.reason(error))
         }
     }
 }

@@ -18,13 +18,7 @@ extension ProxyConnection {
 
     /// Writes the request's access-log record.
     func finish(_ request: Request, status: Int, error: String?) {
-        guard !request.logged else { return }
-        request.logged = true
-        var record = request.record
-        record.status = status
-        record.error = error
-        record.durationMs = Double(monotonicNanos() &- request.started) / 1e6
-        context.accessLog(record)
+        request.complete(status: status, error: error, log: context.accessLog)
     }
 
     /// Sends `response`, half-closes, then reads and discards until the client closes or a short
@@ -62,6 +56,8 @@ extension ProxyConnection {
         case .peekingHello(_, let upstream, let peek):
             peek.stop()
             upstream.close()
+        case .inspecting(_, let tunnel):
+            tunnel.abort()
         default: break
         }
         state = .closed

@@ -85,38 +85,10 @@ extension ProxyConnection {
             }
             client.unread(admitted.leftover)
             peek.start { [self] outcome in
-                switch outcome {
-                case .hello(let hello, let bytes):
-                    admitted.request.record.tls = TLSFacts(hello)
-                    if let refusal = SNICheck.refusal(connectHost: admitted.host, serverName: hello.serverName) {
-                        helloEnded(.failed(refusal, bytes: bytes), established, upstream)
-                    } else {
-                        helloEnded(.passed(bytes), established, upstream)
-                    }
-                case .notTLS(let reason, let bytes):
-                    helloEnded(.failed(HelloRefusal(token: .notTLS, reason: reason), bytes: bytes), established, upstream)
-                case .tooLarge(let reason, let bytes):
-                    helloEnded(.failed(HelloRefusal(token: .helloTooLarge, reason: reason), bytes: bytes), established, upstream)
-                case .clientEnded(let reason, let bytes):
-                    if let reason {
-                        upstream.close()
-                        finish(admitted.request, status: 200, error: reason.rawValue)
-                        close()
-                    } else if bytes.isEmpty {
-                        // Closed without a byte (a probe, a health check): an empty tunnel, not a refusal.
-                        helloEnded(.passed(bytes), established, upstream)
-                    } else {
-                        helloEnded(.failed(HelloRefusal(token: .notTLS, reason: "the client closed before a complete ClientHello"),
-                                           bytes: bytes), established, upstream)
-                    }
-                }
+                helloEnded(HelloVerdict(outcome, connectHost: admitted.host, facts: &admitted.request.record.tls),
+                           established, upstream)
             }
         }
-    }
-
-    enum HelloVerdict {
-        case passed([UInt8])
-        case failed(HelloRefusal, bytes: [UInt8])
     }
 
     /// `enforce` refuses with a fatal alert and a close, the upstream never having seen a byte; `log` (and a
@@ -135,6 +107,10 @@ extension ProxyConnection {
             lingerClose(after: refusal.alert)
         case .failed(_, let bytes), .passed(let bytes):
             relayPeeked(established, upstream, first: bytes)
+        case .clientBroke(let reason):
+            upstream.close()
+            finish(admitted.request, status: 200, error: reason.rawValue)
+            close()
         }
     }
 

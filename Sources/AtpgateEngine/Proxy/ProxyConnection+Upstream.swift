@@ -103,6 +103,11 @@ extension ProxyConnection {
         case .failure(let refusal):
             fail(ProxyFailure(refusal), request: admitted.request)
         case .success(let targets):
+            if case .connect = admitted.forward.kind, admitted.policy.inspects(host: admitted.host, port: admitted.forward.port) {
+                // Inspected: no upstream connection until the client's certificate has been verified.
+                startInspection(admitted, targets: targets.addresses)
+                return
+            }
             if case .http = admitted.forward.kind,
                let (channel, address) = context.pools.pool(for: loop)?.take(host: admitted.host, port: admitted.forward.port,
                                                                           addresses: targets.addresses) {

@@ -28,6 +28,8 @@ final class ProxyConnection: @unchecked Sendable {
         case peekingHello(Established, SocketChannel, HelloPeek)
         case tunnel(Established, Tunnel)
         case forwarding(Established, HTTPExchange)
+        /// An inspected CONNECT after its `200` (issue 11): the upstream connection belongs to the tunnel.
+        case inspecting(Admitted, InspectedTunnel)
         case lingering
         case closed
     }
@@ -45,6 +47,17 @@ final class ProxyConnection: @unchecked Sendable {
             record = AccessRecord(ts: wallClockNow(), client: client.description, method: method, target: target,
                                   decision: "error", rule: nil, upstream: nil, status: 0, bytesUp: 0, bytesDown: 0,
                                   durationMs: 0, error: nil)
+        }
+
+        /// Writes the one access-log line of this request (later calls do nothing).
+        func complete(status: Int, error: String?, log: (AccessRecord) -> Void) {
+            guard !logged else { return }
+            logged = true
+            var line = record
+            line.status = status
+            line.error = error
+            line.durationMs = Double(monotonicNanos() &- started) / 1e6
+            log(line)
         }
     }
 
@@ -80,10 +93,7 @@ final class ProxyConnection: @unchecked Sendable {
         /// Whether a request that failed on a reused upstream connection before any response byte may be
         /// sent again on a new one: idempotent methods (RFC 9110 §9.2.2) without a body (a streamed body
         /// is gone once sent).
-        var mayRetry: Bool {
-            guard case .length(0) = forward.framing else { return false }
-            return ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"].contains(head.method)
-        }
+        var mayRetry: Bool { ProxyConnection.mayRetry(method: head.method, framing: forward.framing) }
     }
 
     /// An admitted request with its upstream connection: what `on_reload: cut-denied` decides again.
@@ -146,6 +156,9 @@ final class ProxyConnection: @unchecked Sendable {
                 exchange.abort()
                 finish(established.admitted.request, status: established.admitted.request.record.status,
                        error: EndReason.shutdown.rawValue)
+            case .inspecting(_, let tunnel):
+                tunnel.close(reason: .shutdown)
+                return   // the tunnel's end logs and closes
             default:
                 break
             }
@@ -159,15 +172,21 @@ final class ProxyConnection: @unchecked Sendable {
     /// it reached (the incident switch). Logged with the error `policy-cut`.
     func cut(ifDeniedBy policy: Policy) {
         loop.assertOnQueue()
-        let established: Established
+        let admitted: Admitted
+        let addresses: [IPAddress]
         switch state {
-        case .tunnel(let value, _), .forwarding(let value, _), .peekingHello(let value, _, _): established = value
+        case .tunnel(let value, _), .forwarding(let value, _), .peekingHello(let value, _, _):
+            admitted = value.admitted
+            addresses = [value.upstream.ip]
+        case .inspecting(let value, let tunnel):
+            admitted = value
+            addresses = tunnel.vettedAddresses
         default: return
         }
-        let request = established.admitted.decisionRequest
+        let request = admitted.decisionRequest
         guard let refusal = Admission(policy: policy, selfAddresses: context.selfAddresses)
             .recheck(client: request.client, host: request.host, port: request.port, kind: request.kind,
-                     addresses: [established.upstream.ip]) else { return }
+                     addresses: addresses) else { return }
         context.logger.notice("cutting \(clientAddress) -> \(request.host):\(request.port): \(refusal.reason)")
         switch state {
         case .tunnel(_, let tunnel):
@@ -180,12 +199,22 @@ final class ProxyConnection: @unchecked Sendable {
             finish(established.admitted.request, status: established.admitted.request.record.status,
                    error: EndReason.policyCut.rawValue)
             close()
+        case .inspecting(_, let tunnel):
+            tunnel.close(reason: .policyCut)
         default:
             break
         }
     }
 
     static let connectionEstablished = Array("HTTP/1.1 200 Connection established\r\n\r\n".utf8)
+
+    /// Whether a request that failed on a reused upstream connection before any response byte may be sent
+    /// again on a new one: idempotent methods (RFC 9110 §9.2.2) without a body (a streamed body is gone
+    /// once sent).
+    static func mayRetry(method: String, framing: Pump.Framing) -> Bool {
+        guard case .length(0) = framing else { return false }
+        return ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"].contains(method)
+    }
 
     static func reason(_ error: HTTPHeadError) -> String {
         switch error {

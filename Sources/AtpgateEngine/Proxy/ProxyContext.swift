@@ -2,6 +2,7 @@ import Logging
 import AtpgateNet
 import AtpgatePolicy
 import AtpgateIO
+import AtpgateTLS
 
 /// What every connection shares: the policy, the resolver and dialer seams, the access log,
 /// and the proxy's own addresses (never dialled, so the proxy cannot be looped into itself).
@@ -17,6 +18,10 @@ struct ProxyContext: Sendable {
     let logger: Logger
     /// Idle upstream connections of plain HTTP, one pool per loop.
     let pools: UpstreamPools
+    /// TLS inspection's loaded material and minted leaves (issue 11).
+    let inspection: InspectionStore
+
+    var leaves: LeafCache { inspection.leaves }
 }
 
 /// The proxy's listening endpoints. For a wildcard listener, any local address on its port.

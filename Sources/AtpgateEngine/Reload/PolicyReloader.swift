@@ -5,6 +5,7 @@ import Dispatch
 import Logging
 import AtpgatePolicy
 import AtpgateIO
+import AtpgateTLS
 
 /// Live reload: watches the policy's files (policy, catalog, service tags) and reloads on change or
 /// on request (SIGHUP). Parsing and compiling run on the reloader's own queue, never on the I/O
@@ -34,7 +35,7 @@ public final class PolicyReloader: @unchecked Sendable {
     /// Starts watching the files of the policy in force.
     public func start() {
         queue.sync {
-            let files = server.policies.policy.sourceFiles
+            let files = Self.watchedFiles(server.policies.policy)
             snapshot = Self.read(files)
             let watcher = FileWatcher(queue: queue) { [weak self] in self?.scheduleCheck() }
             if !watcher.watch(files) {
@@ -71,7 +72,7 @@ public final class PolicyReloader: @unchecked Sendable {
             load(trigger: "file change")
         } else {
             // A symlink swap to identical content, or an unrelated file in the folder: re-arm only.
-            _ = watcher?.watch(server.policies.policy.sourceFiles)
+            _ = watcher?.watch(Self.watchedFiles(server.policies.policy))
         }
     }
 
@@ -81,21 +82,38 @@ public final class PolicyReloader: @unchecked Sendable {
         do {
             loaded = try PolicyLoader.load(path: path)
         } catch {
-            snapshot = Self.read(current.sourceFiles)
+            snapshot = Self.read(Self.watchedFiles(current))
             logger.error("policy reload failed: \(error)")
             return
         }
-        snapshot = Self.read(loaded.sourceFiles)
-        _ = watcher?.watch(loaded.sourceFiles)
+        // The certificates and keys the new policy names, loaded here (off the I/O queues). A file that
+        // cannot be used keeps the policy and the material in force: `file: reason`.
+        let material: InspectionMaterial?
+        do {
+            material = try loaded.inspection.map { settings throws(CertificateFileError) in try InspectionMaterial.load(settings) }
+        } catch {
+            snapshot = Self.read(Self.watchedFiles(loaded))
+            _ = watcher?.watch(Self.watchedFiles(loaded))
+            logger.error("policy reload failed: \(error)")
+            return
+        }
+        snapshot = Self.read(Self.watchedFiles(loaded))
+        _ = watcher?.watch(Self.watchedFiles(loaded))
         if loaded.listen != current.listen {
             logger.warning("policy reload: listen changed to \(loaded.listen.map(\.description).joined(separator: " ")); restart atpgate to apply it (still listening on \(server.boundAddresses.map(\.description).joined(separator: " ")))")
         }
+        server.inspection.replace(with: material)
         server.policies.replace(with: loaded)
         server.dropPooledConnections(deniedBy: loaded)
         logger.notice("policy reloaded (\(trigger)) from \(path)")
         if loaded.onReload == .cutDenied {
             server.cutConnections(deniedBy: loaded)
         }
+    }
+
+    /// The policy's own files and every certificate and key file its inspection section names.
+    static func watchedFiles(_ policy: Policy) -> [String] {
+        policy.sourceFiles + (policy.inspection?.allFiles ?? [])
     }
 
     /// The files' bytes (an unreadable file maps to an empty array: still a change when it returns).

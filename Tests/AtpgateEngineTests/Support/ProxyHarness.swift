@@ -42,7 +42,7 @@ final class ProxyHarness: @unchecked Sendable {
 
     init(loaded policy: Policy, resolver: any Resolver, listen: String) throws {
         let box = records
-        server = ProxyServer(policy: policy,
+        server = try ProxyServer(policy: policy,
                              options: .init(loops: 2, listen: [ListenAddress(listen)!], resolver: resolver,
                                             accessLog: { record in box.withLock { $0.append(record) } }),
                              logger: Logger(label: "test"))

@@ -7,26 +7,36 @@ import Glibc
 final class TLSServer: @unchecked Sendable {
     let port: UInt16
     let certificatePath: String
-    private let directory: TemporaryDirectory
+    private let directory: TemporaryDirectory?
     private var running: Process?
 
-    init(name: String) throws {
-        directory = try TemporaryDirectory()
-        certificatePath = directory.file("cert.pem")
+    /// `openssl s_server -www` with a throwaway self-signed certificate for `name`.
+    convenience init(name: String) throws {
+        let directory = try TemporaryDirectory()
+        let certificate = directory.file("cert.pem")
         let key = directory.file("key.pem")
         let made = try runCommand("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", key, "-out", certificatePath, "-days", "1", "-subj", "/CN=\(name)",
+            "-keyout", key, "-out", certificate, "-days", "1", "-subj", "/CN=\(name)",
             "-addext", "subjectAltName=DNS:\(name)",
         ])
         guard made.status == 0 else { throw TestError("openssl req: \(made.stderr)") }
+        try self.init(certificate: certificate, key: key, arguments: ["-www"], keeping: directory)
+    }
+
+    /// `openssl s_server` with the given certificate and key and further `arguments` (`-www` or `-WWW`,
+    /// `-Verify 1 -CAfile …` for a server that requires a client certificate, `-tls1_2`, …).
+    init(certificate: String, key: String, arguments: [String], keeping directory: TemporaryDirectory? = nil) throws {
+        self.directory = directory
+        certificatePath = certificate
         var lastError = ""
         for _ in 0..<5 {
             let candidate = TestServer.closedPort()
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            process.arguments = ["s_server", "-accept", "127.0.0.1:\(candidate)", "-cert", certificatePath, "-key", key,
-                                 "-www", "-quiet", "-naccept", "1000"]
+            process.arguments = ["s_server", "-accept", "127.0.0.1:\(candidate)", "-cert", certificate, "-key", key,
+                                 "-quiet", "-naccept", "1000"] + arguments
+            if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory.path) }
             process.standardInput = Pipe()
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
