@@ -32,6 +32,7 @@ struct InspectionTests {
         #expect(connect.status == 200)
         #expect(connect.error == nil)
         #expect(connect.inspection?.clientSubject == "CN=DC01.contoso.test")
+        #expect(connect.upstream == "127.0.0.1:\(upstream.port)")
     }
 
     @Test("the upstream sees the request line: s_server -WWW serves the file the inner path names")
@@ -227,6 +228,23 @@ struct InspectionTests {
         #expect(text.contains(#""line":"GET /first-close-later","cn":"DC01-upstream","connection":1"#), "\(text)")
         #expect(text.contains(#""line":"GET /second","cn":"DC01-upstream","connection":2"#), "\(text)")
         #expect(proxy.log.filter { $0.method == "GET" }.map(\.status) == [200, 200])
+    }
+
+    @Test("a client that never finishes its handshake is cut at timeouts.head; the upstream is never dialled",
+          arguments: [false, true])
+    func handshakeBoundedByHeadTimeout(peeked: Bool) throws {
+        let fixture = try InspectionFixture()
+        let upstream = try TestServer.echo()
+        let tls = peeked ? "tls: {sni: enforce, ports: [\(upstream.port)]}\n" : ""
+        let proxy = try ProxyHarness(policy: fixture.policy(allow: ["https://upstream.test:\(upstream.port)/*"],
+                                                            extra: "timeouts: {head: 1s}\n" + tls))
+        // Half a TLS record header, then silence.
+        let socket = try proxy.openTunnel(to: "upstream.test:\(upstream.port)", extra: [0x16, 0x03])
+        let line = try #require(proxy.waitForLog(count: 1).first)
+        #expect(line.error == (peeked ? "hello-timeout" : "client-tls-timeout"))
+        #expect(line.decision == "deny")
+        #expect(upstream.acceptedCount == 0)
+        _ = socket
     }
 }
 

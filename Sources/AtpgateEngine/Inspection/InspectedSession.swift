@@ -50,6 +50,8 @@ final class InspectedSession: @unchecked Sendable {
     private var phase: Phase = .ended
     private var onEnd: ((EndReason?) -> Void)?
     private(set) var facts: InspectionFacts
+    /// The address of the last upstream connection made (for the CONNECT's line).
+    private(set) var lastUpstreamAddress: SocketAddress?
     private(set) var bytesUp: UInt64 = 0
     private(set) var bytesDown: UInt64 = 0
 
@@ -311,6 +313,7 @@ final class InspectedSession: @unchecked Sendable {
                 facts.upstreamServerSubject = info.peerSubject
                 upstream = stream
                 upstreamAddress = address
+                lastUpstreamAddress = address
                 exchange(inner, stream)
             case .failure(let error):
                 stream.close()

@@ -55,6 +55,9 @@ final class InspectedTunnel: @unchecked Sendable {
         self.material = material
     }
 
+    /// Where the tunnel's requests went (the last upstream connection), nil before any.
+    private(set) var upstreamAddress: SocketAddress?
+
     /// Bytes moved inside the tunnel so far (inner requests and responses).
     var bytesUp: UInt64 { if case .serving(let session) = phase { session.bytesUp } else { 0 } }
     var bytesDown: UInt64 { if case .serving(let session) = phase { session.bytesDown } else { 0 } }
@@ -176,6 +179,7 @@ final class InspectedTunnel: @unchecked Sendable {
         phase = .serving(session)
         session.start { [self] reason in
             facts = session.facts
+            upstreamAddress = session.lastUpstreamAddress
             end(.ended(reason))
         }
     }

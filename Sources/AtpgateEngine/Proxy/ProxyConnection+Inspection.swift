@@ -29,6 +29,7 @@ extension ProxyConnection {
         request.record.bytesUp = tunnel.bytesUp
         request.record.bytesDown = tunnel.bytesDown
         request.record.inspection = tunnel.facts
+        request.record.upstream = tunnel.upstreamAddress?.description
         switch end {
         case .refused(let token, let rule, let reason, let alert):
             request.record.decision = "deny"
