@@ -35,17 +35,20 @@ final class Suite {
     let origin: Endpoint
     let sizes: Sizes
     let scenarios: [String]
+    /// The inspect scenarios' TLS sink and certificates (`--inspect-sink`); nil when not given.
+    let inspect: InspectSetup?
     /// raw[scenario][target] = one Figures per repetition.
     private(set) var raw: [String: [String: [Figures]]] = [:]
     private(set) var failures: [String] = []
     private(set) var policy: PolicyBench.Result?
 
-    init(targets: [Target], sink: Endpoint, origin: Endpoint, sizes: Sizes, scenarios: [String]) {
+    init(targets: [Target], sink: Endpoint, origin: Endpoint, sizes: Sizes, scenarios: [String], inspect: InspectSetup? = nil) {
         self.targets = targets
         self.sink = sink
         self.origin = origin
         self.sizes = sizes
         self.scenarios = scenarios
+        self.inspect = inspect
     }
 
     static let allScenarios = ["throughput", "setup", "short16", "short64", "pingpong", "idle", "http", "policy"]
@@ -86,6 +89,7 @@ final class Suite {
         case "pingpong": return try client.pingPong(count: sizes.pingPongs)
         case "idle": return try client.idleTunnels(count: sizes.idleTunnels, idleSeconds: sizes.idleSeconds)
         case "http": return try client.httpForward(seconds: sizes.httpSeconds, clients: sizes.httpClients)
+        case "inspect-rate", "inspect-throughput": return try runInspect(scenario, client.target)
         default: throw BenchError.proto("unknown scenario \(scenario)")
         }
     }
@@ -188,7 +192,7 @@ final class Suite {
         if let direct { header += proxies.map { "\($0) ÷ \(direct)" } }
         header += peers.map { "\(subject) ÷ \($0)" }
         var lines = ["| " + header.joined(separator: " | ") + " |", "|" + String(repeating: "---|", count: header.count)]
-        for row in Suite.rows where raw[row.scenario] != nil {
+        for row in Suite.rows + inspectRows where raw[row.scenario] != nil {
             var cells = [row.label]
             for target in targets {
                 cells.append(target.isDirect && !row.direct ? "–" : Suite.format(figure(row, target.name)))
@@ -233,6 +237,7 @@ final class Suite {
     func targetsTable(subject: String = "atpgate") -> String {
         func m(_ scenario: String, _ target: String, _ key: String) -> Double? { median(scenario, target, key) }
         var lines = ["| Target | Measured | Verdict |", "|---|---|---|"]
+        if inspectOnly { return (lines + inspectTargetLines(subject: subject)).joined(separator: "\n") }
         func add(_ name: String, _ measured: String, _ met: Bool?) {
             lines.append("| \(name) | \(measured) | \(met.map { $0 ? "met" : "**missed**" } ?? "not measured") |")
         }
@@ -283,6 +288,7 @@ final class Suite {
         add("≥ 2 M decisions/s at 10,000 rules", decisions.map { String(format: "%.2f M/s", $0 / 1e6) } ?? "–", decisions.map { $0 >= 2e6 })
         let compile = policy.flatMap { Suite.median($0.compileMs) }
         add("10,000-rule compile < 200 ms", compile.map { String(format: "%.1f ms", $0) } ?? "–", compile.map { $0 < 200 })
+        lines += inspectTargetLines(subject: subject)
         return lines.joined(separator: "\n")
     }
 

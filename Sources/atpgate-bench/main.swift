@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "atpgate-bench",
         abstract: "Load generator, sink and origin for scripts/bench.",
-        subcommands: [SuiteCommand.self, SinkCommand.self, SoakCommand.self, PolicyCommand.self, FreePortsCommand.self, WaitPortCommand.self]
+        subcommands: [SuiteCommand.self, SinkCommand.self, TLSSinkCommand.self, MintCommand.self, SoakCommand.self, PolicyCommand.self, FreePortsCommand.self, WaitPortCommand.self]
     )
 }
 
@@ -104,7 +104,9 @@ struct SuiteCommand: ParsableCommand {
     @Option(help: "NAME=HOST:PORT,pid=PID,host=TARGETHOST (repeatable; the first is the subject).") var proxy: [String] = []
     @Flag(inversion: .prefixedNo, help: "Include the direct path.") var direct = true
     @Flag(help: "Every tunnel starts with a TLS ClientHello naming the CONNECT host (the sink skips it): for the TLS peek.") var tlsHello = false
-    @Option(help: "Comma-separated scenarios (\(Suite.allScenarios.joined(separator: ",")))") var scenarios: String = Suite.allScenarios.joined(separator: ",")
+    @Option(help: ArgumentHelp("Comma-separated scenarios (\(Suite.allScenarios.joined(separator: ","))); with --inspect-sink "
+                               + "\(Suite.inspectScenarios.joined(separator: ",")), which are then the default"))
+    var scenarios: String?
     @Option(help: "Folder for results.json and table.md.") var out: String?
     @Option(help: "KEY=VALUE recorded in the results (commit, date...).") var info: [String] = []
     @Option var reps: Int?
@@ -117,6 +119,7 @@ struct SuiteCommand: ParsableCommand {
     @Option var httpSeconds: Double?
     @Option var httpClients: Int?
     @Option var policySeconds: Double?
+    @OptionGroup(title: "TLS inspection (issue 11)") var inspect: InspectOptions
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
@@ -143,8 +146,13 @@ struct SuiteCommand: ParsableCommand {
         if let httpSeconds { sizes.httpSeconds = httpSeconds }
         if let httpClients { sizes.httpClients = httpClients }
         if let policySeconds { sizes.policySeconds = policySeconds }
-        let chosen = scenarios.split(separator: ",").map(String.init)
-        for name in chosen where !Suite.allScenarios.contains(name) { throw ValidationError("unknown scenario \(name)") }
+        let inspectSetup = try inspect.setup(full: full)
+        let defaultScenarios = inspectSetup == nil ? Suite.allScenarios : Suite.inspectScenarios
+        let chosen = (scenarios ?? defaultScenarios.joined(separator: ",")).split(separator: ",").map(String.init)
+        for name in chosen where !(Suite.allScenarios + Suite.inspectScenarios).contains(name) { throw ValidationError("unknown scenario \(name)") }
+        if inspectSetup == nil, let name = chosen.first(where: Suite.inspectScenarios.contains) {
+            throw ValidationError("\(name) needs --inspect-sink and the certificates (scripts/bench --inspect)")
+        }
 
         var extra = Machine.describe()
         for item in info {
@@ -152,8 +160,9 @@ struct SuiteCommand: ParsableCommand {
             extra[String(item[..<equals])] = String(item[item.index(after: equals)...])
         }
         extra["mode"] = full ? "full" : "quick"
+        if let inspectSetup { extra.merge(inspectSetup.describe()) { $1 } }
         let started = nowNanos()
-        let suite = Suite(targets: targets, sink: sinkEndpoint, origin: originEndpoint, sizes: sizes, scenarios: chosen)
+        let suite = Suite(targets: targets, sink: sinkEndpoint, origin: originEndpoint, sizes: sizes, scenarios: chosen, inspect: inspectSetup)
         suite.run()
         extra["wall_seconds"] = String(format: "%.1f", Double(nowNanos() - started) / 1e9)
 

@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Synchronization
+import AtpgateIO
 import Testing
 @testable import AtpgateTLS
 
@@ -106,7 +106,7 @@ struct LeafCacheTests {
         let queue = DispatchQueue(label: "loop")
         _ = try await leaf(cache, .dns("a.test"), ca, queue: queue)
         // Asked from the loop's own queue, a hit must not run the completion inside the call.
-        let order = Mutex<[String]>([])
+        let order = Locked<[String]>([])
         await withCheckedContinuation { continuation in
             queue.async {
                 cache.leaf(for: .dns("a.test"), ca: ca, now: Self.now, on: queue) { _ in
@@ -133,7 +133,9 @@ struct LeafCacheTests {
     /// `count` requests for one host issued at once from as many threads, each answered on its own queue.
     private func burst(_ cache: LeafCache, _ host: LeafHost, _ ca: CertificateAuthority, count: Int) async
         -> [Result<MintedLeaf, OpenSSLError>] {
-        let results = Mutex<[Result<MintedLeaf, OpenSSLError>]>([])
+        // A class (Locked), not a Mutex value: an escaping closure captures a noncopyable `let` as a box it
+        // modifies on each use, which ThreadSanitizer reports as a race between the completions.
+        let results = Locked<[Result<MintedLeaf, OpenSSLError>]>([])
         await withCheckedContinuation { continuation in
             let group = DispatchGroup()
             DispatchQueue.concurrentPerform(iterations: count) { index in
