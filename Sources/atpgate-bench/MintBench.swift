@@ -55,12 +55,15 @@ struct MintCommand: ParsableCommand {
         let started = DispatchTime.now().uptimeNanoseconds
         nonisolated(unsafe) var ended = started
         let timer = DispatchSource.makeTimerSource(queue: loop)
-        nonisolated(unsafe) var expected = started + 1_000_000
+        nonisolated(unsafe) var previous = started
         timer.schedule(deadline: .now() + .milliseconds(1), repeating: .milliseconds(1), leeway: .nanoseconds(0))
         timer.setEventHandler {
+            // Lateness of a tick: how much longer than 1 ms since the one before (Dispatch drops ticks it
+            // missed, so a fixed schedule would count one stall again on every later tick).
             let at = DispatchTime.now().uptimeNanoseconds
-            lateness.append(Double(at > expected ? at - expected : 0) / 1000)
-            expected += 1_000_000
+            let interval = at - previous
+            previous = at
+            lateness.append(Double(interval > 1_000_000 ? interval - 1_000_000 : 0) / 1000)
             if finished {
                 timer.cancel()
                 done.signal()

@@ -4,8 +4,8 @@ import Synchronization
 /// The minted leaves, by host and CA, shared by every I/O loop: a bounded least-recently-used cache in
 /// front of `LeafMinter`.
 ///
-/// A miss mints on a private concurrent queue, so the ~0.3 ms of key generation and signing never stalls
-/// the asking loop; concurrent misses for one host wait on a single mint (a burst of connections to a new
+/// A miss mints on a private serial queue, so the ~0.5 ms of key generation and signing never runs on
+/// the asking loop, and a burst of new hosts takes at most one core from the loops; concurrent misses for one host wait on a single mint (a burst of connections to a new
 /// host costs one key, and they all present the same leaf). A leaf that expires within `renewalMargin` of
 /// `now` counts as a miss, so no client is handed a leaf about to lapse mid-connection.
 public final class LeafCache: Sendable {
@@ -41,9 +41,11 @@ public final class LeafCache: Sendable {
     /// A cached leaf expiring sooner than this after `now` is minted again.
     public let renewalMargin: Int64
     private let state = Mutex(State())
-    /// Where misses mint: concurrent, so different hosts mint in parallel (libdispatch bounds the threads
-    /// to the cores for such CPU work).
-    private let mintQueue = DispatchQueue(label: "atpgate.leaf-mint", attributes: .concurrent)
+    /// Where misses mint: one at a time. A concurrent queue minted a burst of 500 new hosts on every core at
+    /// once and starved the I/O loops of CPU (their 1 ms ticks ran 4-10 ms late, `atpgate-bench mint`);
+    /// serial, the loops keep the other cores, and one core still mints about 2,000 leaves a second, where
+    /// a host needs one per 30 days.
+    private let mintQueue = DispatchQueue(label: "atpgate.leaf-mint")
 
     public init(capacity: Int = 1024, renewalMargin: Int64 = 86400) {
         precondition(capacity > 0, "a leaf cache holds at least one leaf")
