@@ -1,5 +1,5 @@
 import Dispatch
-import Synchronization
+import AtpgateIO
 
 /// The minted leaves, by host and CA, shared by every I/O loop: a bounded least-recently-used cache in
 /// front of `LeafMinter`.
@@ -40,7 +40,8 @@ public final class LeafCache: Sendable {
     public let capacity: Int
     /// A cached leaf expiring sooner than this after `now` is minted again.
     public let renewalMargin: Int64
-    private let state = Mutex(State())
+    /// A pthread mutex (`Locked`), not Swift's `Mutex`: ThreadSanitizer cannot see the latter's futex on Linux.
+    private let state = Locked(State())
     /// Where misses mint: one at a time. A concurrent queue minted a burst of 500 new hosts on every core at
     /// once and starved the I/O loops of CPU (their 1 ms ticks ran 4-10 ms late, `atpgate-bench mint`);
     /// serial, the loops keep the other cores, and one core still mints about 2,000 leaves a second, where
