@@ -117,7 +117,7 @@ final class InspectedSession: @unchecked Sendable {
                 guard let n = try client.read(into: loop.scratch) else { return }
                 count = n
             } catch {
-                end(clientFailure(error))
+                end(.broke(.client, error))
                 return
             }
             if count == 0 {
@@ -329,7 +329,7 @@ final class InspectedSession: @unchecked Sendable {
             return .upstreamCertificateInvalid(reason)
         case .peerAlert(let code, _) where presentedCertificate && clientCertificateAlerts.contains(code):
             return .upstreamClientCertificateRejected(error.description)
-        case .peerAlert(let code, _) where clientCertificateAlerts.contains(code) && code == 116:
+        case .peerAlert(116, _):
             // certificate_required, and we had none to give.
             return .upstreamClientCertificateRejected(error.description)
         default:
@@ -451,10 +451,6 @@ final class InspectedSession: @unchecked Sendable {
         context.logger.info("inspected tunnel to \(admitted.host): \(reason)")
         request.complete(status: 0, error: InspectionRefusal.notHTTP11.rawValue, log: context.accessLog)
         end(nil)
-    }
-
-    private func clientFailure(_ error: SocketError) -> EndReason {
-        .broke(.client, error)
     }
 
     private func end(_ reason: EndReason?) {
