@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // IP addresses, networks and host-name normalisation: pure values, no I/O.
@@ -60,6 +62,15 @@ let package = Package(
         .target(name: "AtpgateEngine", dependencies: [
             "AtpgateIO", "AtpgateNet", "AtpgatePolicy", "AtpgateHTTP", "AtpgateClientConfig", "AtpgateTLSHello", "AtpgateTLS",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        // `atpgate doctor`: every ATP endpoint a policy allows, checked from the proxy host step by step
+        // (resolve, vet, TCP, TLS with SNI and the certificate check, the classic sensor's ping). Blocking
+        // sockets and blocking OpenSSL: a one-shot diagnostic, never in the proxy path.
+        .target(name: "AtpgateDoctor", dependencies: [
+            "AtpgatePolicy", "AtpgateNet", "AtpgateHTTP", "AtpgateTLS", "COpenSSL", "CAtpgateOpenSSL",
         ]),
         // Windows formats: WinINET/WinHTTP settings blobs, hex, .reg files, PowerShell/netsh scripts,
         // cmd and PowerShell quoting. Pure codecs: no policy, no I/O.
@@ -70,7 +81,7 @@ let package = Package(
         // Command-line commands (thin: parse arguments, call the library).
         .target(name: "AtpgateCLI", dependencies: [
             "AtpgateEngine", "AtpgateIO", "AtpgatePolicy", "AtpgateHTTP", "AtpgateNet", "AtpgateClientConfig", "AtpgateWindows",
-            "AtpgateTLS",
+            "AtpgateTLS", "AtpgateDoctor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -94,6 +105,7 @@ let package = Package(
         .testTarget(name: "AtpgateTLSTests", dependencies: ["AtpgateTLS", "AtpgateIO", "COpenSSL"]),
         .testTarget(name: "AtpgateEngineTests", dependencies: [
             "AtpgateEngine", "AtpgateIO", "AtpgatePolicy", "AtpgateNet", "AtpgateHTTP", "AtpgateTLSHello", "AtpgateTLS",
+            "AtpgateDoctor",
             .product(name: "Logging", package: "swift-log"),
         ]),
     ],

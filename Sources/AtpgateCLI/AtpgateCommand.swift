@@ -7,7 +7,8 @@ public struct AtpgateCommand: ParsableCommand {
         commandName: "atpgate",
         abstract: "An allowlisting forward proxy for Microsoft Defender for Identity (Azure ATP) sensors.",
         subcommands: [RunCommand.self, CheckCommand.self, ExplainCommand.self, LocationsCommand.self, PACCommand.self,
-                      WininetCommand.self, WinhttpCommand.self, SensorCommandCommand.self, CACommand.self],
+                      WininetCommand.self, WinhttpCommand.self, SensorCommandCommand.self, CACommand.self,
+                      DoctorCommand.self, ProbeCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

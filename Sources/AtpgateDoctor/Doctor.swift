@@ -1,0 +1,4 @@
+import AtpgatePolicy
+
+/// Placeholder: the doctor helper replaces this file.
+public enum Doctor {}
