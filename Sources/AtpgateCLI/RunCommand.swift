@@ -8,7 +8,7 @@ import AtpgateEngine
 import AtpgateIO
 import AtpgatePolicy
 
-/// `atpgate run [--policy PATH] [--listen HOST:PORT]...`
+/// `atpgate run [--policy PATH] [--listen HOST:PORT]... [--access-log PATH]`
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -20,6 +20,9 @@ struct RunCommand: ParsableCommand {
 
     @Option(name: .long, help: "Listen on HOST:PORT ([v6]:PORT for IPv6); repeatable; replaces the policy's listen.")
     var listen: [String] = []
+
+    @Option(name: .long, help: "Append the access log to this file (beats the policy's log.access); reopened on SIGUSR1.")
+    var accessLog: String?
 
     @Option(name: .long, help: "Log level for diagnostics on stderr (trace, debug, info, notice, warning, error).")
     var logLevel: String = "info"
@@ -49,7 +52,11 @@ struct RunCommand: ParsableCommand {
         let descriptors = ProcessSetup.raiseDescriptorLimit()
         let server: ProxyServer
         do {
-            server = try ProxyServer(policy: loaded, options: .init(listen: listenOverride), logger: logger)
+            server = try ProxyServer(policy: loaded, options: .init(listen: listenOverride,
+                                                                    accessLogPath: accessLog ?? loaded.log.access),
+                                     logger: logger)
+        } catch let error as AccessLogFileError {
+            Startup.fail("atpgate: cannot open the access log \(error)")
         } catch {
             Startup.fail("atpgate: cannot load the inspection certificates: \(error)")
         }
@@ -58,15 +65,18 @@ struct RunCommand: ParsableCommand {
         } catch {
             Startup.fail("atpgate: cannot listen: \(error)")
         }
-        let reloader = PolicyReloader(path: path, server: server, logger: logger)
+        let lifecycle = Lifecycle(notifier: Lifecycle.notifierFromEnvironment(logger: logger), server: server,
+                                  logger: logger, accessLogFromFlag: accessLog != nil)
+        let reloader = PolicyReloader(path: path, server: server, logger: logger, events: lifecycle.reloadEvents)
         reloader.start()
-        SignalHandling.install(server: server, reloader: reloader, logger: logger)
-        // Last: tools and tests take this line to mean "ready", signals included.
+        SignalHandling.install(server: server, reloader: reloader, lifecycle: lifecycle, logger: logger)
+        // Last: tools and tests take this line (and systemd READY=1) to mean "ready", signals included.
         logger.info("atpgate listening", metadata: [
             "listen": .string(server.boundAddresses.map(\.description).joined(separator: " ")),
             "policy": .string(path),
             "descriptors": .stringConvertible(descriptors),
         ])
+        lifecycle.ready()
         dispatchMain()
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Dispatch
+import Synchronization
 import Logging
 import AtpgateNet
 import AtpgatePolicy
@@ -21,13 +22,18 @@ public final class ProxyServer: @unchecked Sendable {
         public var accessLog: (@Sendable (AccessRecord) -> Void)?
         /// Seconds between two warnings about dropped access-log lines.
         public var droppedLinesWarningInterval: Double = 60
+        /// The file the JSON lines are appended to (`log.access`, `--access-log`); nil = stdout.
+        /// Ignored when `accessLog` is set.
+        public var accessLogPath: String?
 
         public init(loops: Int = Self.defaultLoopCount, listen: [ListenAddress]? = nil,
-                    resolver: (any Resolver)? = nil, accessLog: (@Sendable (AccessRecord) -> Void)? = nil) {
+                    resolver: (any Resolver)? = nil, accessLog: (@Sendable (AccessRecord) -> Void)? = nil,
+                    accessLogPath: String? = nil) {
             self.loops = loops
             self.listen = listen
             self.resolver = resolver
             self.accessLog = accessLog
+            self.accessLogPath = accessLogPath
         }
 
         public static var defaultLoopCount: Int {
@@ -39,7 +45,8 @@ public final class ProxyServer: @unchecked Sendable {
     /// TLS inspection's material for the policy in force (issue 11), and its minted leaves.
     public let inspection: InspectionStore
     public let logger: Logger
-    public let statistics = ProxyStatistics()
+    /// Metrics (issue 12): per-loop counters and the Prometheus registry `/metrics` renders.
+    public let metrics: ProxyMetrics
     private let options: Options
     private let group: IOLoopGroup
     private let registry = ConnectionRegistry()
@@ -49,11 +56,15 @@ public final class ProxyServer: @unchecked Sendable {
     private let dropReporter: DropReporter?
     private var listeners: [Listener] = []   // written once in start(), before any other thread reads it
     private var context: ProxyContext?
+    private var admin: AdminServer?          // written once in start(), like `listeners`
+    /// `stop` was called: `/readyz` answers 503 from then on.
+    private let draining = Atomic<Bool>(false)
 
     /// Loads the inspection material the policy names (certificates and keys): a file that cannot be used
-    /// is `file: reason` here, before anything listens.
+    /// is `file: reason` here, before anything listens: a `CertificateFileError`, or an `AccessLogFileError`
+    /// for an access-log file that cannot be opened.
     public init(policy: Policy, options: Options = Options(), logger: Logger = Logger(label: "atpgate"))
-        throws(CertificateFileError) {
+        throws {
         self.inspection = InspectionStore(try policy.inspection.map { settings throws(CertificateFileError) in
             try InspectionMaterial.load(settings)
         })
@@ -61,10 +72,14 @@ public final class ProxyServer: @unchecked Sendable {
         self.options = options
         self.logger = logger
         self.group = IOLoopGroup(count: options.loops)
+        self.metrics = ProxyMetrics(loops: group.loops)
+        metrics.policyLoadedNow()
         self.pools = UpstreamPools(loops: group.loops)
         self.resolver = options.resolver ?? SystemResolver()
         if options.accessLog == nil {
-            let writer = LineWriter(fd: STDOUT_FILENO)
+            let writer = try options.accessLogPath.map { path throws(AccessLogFileError) in
+                try LineWriter(appendingTo: path)
+            } ?? LineWriter(fd: STDOUT_FILENO)
             accessWriter = writer
             dropReporter = DropReporter(writer: writer, logger: logger, interval: options.droppedLinesWarningInterval)
         } else {
@@ -79,17 +94,39 @@ public final class ProxyServer: @unchecked Sendable {
         return listeners.map(\.address).filter { seen.insert($0).inserted }
     }
 
+    /// Which relay path bytes took, summed over the loops. Waits for every loop: never call it from one.
+    public var statistics: ProxyStatistics { ProxyStatistics(metrics.gatherNow()) }
+
     /// Connections open right now (clients being served, including their tunnels).
     public var liveConnections: Int { registry.count }
+
+    /// SIGUSR1 (after logrotate renamed the file): opens the access-log file again, or `path` instead
+    /// (a reload changed `log.access`), and switches to it between two lines. Returns the path now
+    /// written; nil when the log goes to stdout or a custom sink (nothing to reopen). When the file
+    /// cannot be opened it throws, and the log keeps going to the old descriptor.
+    @discardableResult
+    public func reopenAccessLog(at path: String? = nil) throws(AccessLogFileError) -> String? {
+        try accessWriter?.reopen(at: path)
+    }
 
     /// Access-log lines dropped because stdout could not keep up.
     public var droppedLogLines: Int { accessWriter?.dropped ?? 0 }
 
-    /// Binds every listener (all or nothing) and starts accepting.
+    /// The admin listener's address (`admin:` in the policy), once started; nil without one.
+    public var adminAddress: SocketAddress? { admin?.address }
+
+    /// Binds every listener (all or nothing), the admin listener too, and starts accepting.
     public func start() throws(SocketError) {
         let addresses = options.listen ?? policies.policy.listen
         var bound: [Listener] = []
         do {
+            if let settings = policies.policy.admin {
+                let writer = accessWriter
+                admin = try AdminServer(listen: settings.listen, loop: group.loops[0], policies: policies, metrics: metrics,
+                                        logger: logger) { [weak self] in
+                    (ready: !(self?.draining.load(ordering: .relaxed) ?? true), dropped: writer?.dropped ?? 0)
+                }
+            }
             for listen in addresses {
                 let port = try Listener.claimPort(SocketAddress(ip: listen.ip, port: listen.port))
                 for loop in group.loops {
@@ -101,22 +138,28 @@ public final class ProxyServer: @unchecked Sendable {
             }
         } catch {
             for listener in bound { listener.stop() }
+            admin?.stop()
+            admin = nil
             throw error
         }
         listeners = bound
         let writer = accessWriter
         let sink: @Sendable (AccessRecord) -> Void = options.accessLog ?? { record in writer?.write(record.jsonLine) }
         context = ProxyContext(policies: policies, resolver: resolver, dialer: DirectDialer(), accessLog: sink,
-                               selfAddresses: Self.selfAddresses(of: boundAddresses), registry: registry,
-                               statistics: statistics, pac: PACService(), logger: logger, pools: pools,
+                               selfAddresses: Self.selfAddresses(of: boundAddresses + [admin?.address].compactMap { $0 }),
+                               registry: registry,
+                               metrics: metrics, pac: PACService(), logger: logger, pools: pools,
                                inspection: inspection)
         for listener in bound { listener.start() }
+        admin?.start()
         dropReporter?.start()
     }
 
     /// Stops accepting, lets open connections finish for `grace` seconds, then closes the rest.
     /// `completion` runs once every connection is gone.
+    /// The admin listener keeps answering meanwhile (`/readyz` says 503) and stops last.
     public func stop(grace: Double, completion: @escaping @Sendable () -> Void) {
+        draining.store(true, ordering: .relaxed)
         for listener in listeners { listener.stop() }
         pools.closeAll()
         registry.forEach { $0.shutdown(force: false) }
@@ -125,6 +168,7 @@ public final class ProxyServer: @unchecked Sendable {
         let writer = accessWriter
         let reporter = dropReporter
         let resolver = self.resolver
+        let admin = self.admin
         @Sendable func poll() {
             if registry.count == 0 || Double(monotonicNanos() &- start) / 1e9 >= grace {
                 registry.forEach { $0.shutdown(force: true) }
@@ -133,6 +177,7 @@ public final class ProxyServer: @unchecked Sendable {
                     writer?.stop()
                     reporter?.stop()
                     (resolver as? SystemResolver)?.stop()
+                    admin?.stop()
                     completion()
                 }
                 return

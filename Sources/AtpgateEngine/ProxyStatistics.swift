@@ -1,26 +1,36 @@
-import Synchronization
+import Dispatch
+import AtpgateIO
 
-/// Counters shared by every loop of one server (atomics: no queue owns them). The metrics issue
-/// exports these; tests use them to check which relay path bytes took.
-public final class ProxyStatistics: Sendable {
-    private let pipes = Atomic<Int>(0)
-    private let pipeFailures = Atomic<Int>(0)
-    private let spliced = Atomic<Int>(0)
-    private let copied = Atomic<Int>(0)
-
-    public init() {}
-
+/// Which relay path bytes took, summed over the loops (`ProxyServer.statistics`): tests and the
+/// benchmarks read it. The counters themselves live per loop (`LoopCounters`).
+public struct ProxyStatistics: Sendable {
     /// Pipes created for splice(2) (one per bulk tunnel direction).
-    public var pipesCreated: Int { pipes.load(ordering: .relaxed) }
+    public let pipesCreated: Int
     /// Times a pipe could not be had and a direction kept copying.
-    public var pipeFallbacks: Int { pipeFailures.load(ordering: .relaxed) }
+    public let pipeFallbacks: Int
     /// Tunnel bytes moved by splice(2), without a copy through user space.
-    public var bytesSpliced: Int { spliced.load(ordering: .relaxed) }
+    public let bytesSpliced: Int
     /// Bytes copied through the scratch buffer (tunnels and HTTP bodies).
-    public var bytesCopied: Int { copied.load(ordering: .relaxed) }
+    public let bytesCopied: Int
 
-    func pipeCreated() { pipes.wrappingAdd(1, ordering: .relaxed) }
-    func pipeFailed() { pipeFailures.wrappingAdd(1, ordering: .relaxed) }
-    func addSpliced(_ count: Int) { spliced.wrappingAdd(count, ordering: .relaxed) }
-    func addCopied(_ count: Int) { copied.wrappingAdd(count, ordering: .relaxed) }
+    init(_ snapshot: CounterSnapshot) {
+        pipesCreated = snapshot.pipesCreated
+        pipeFallbacks = snapshot.pipeFallbacks
+        bytesSpliced = snapshot.bytesSpliced
+        bytesCopied = snapshot.bytesCopied
+    }
+}
+
+extension ProxyMetrics {
+    /// Every loop's counters summed, waiting for each loop: never call it from a loop's queue.
+    func gatherNow() -> CounterSnapshot {
+        let done = DispatchSemaphore(value: 0)
+        let result = Locked(CounterSnapshot())
+        gather(on: DispatchQueue.global()) { total in
+            result.withLock { $0 = total }
+            done.signal()
+        }
+        done.wait()
+        return result.withLock { $0 }
+    }
 }

@@ -4,10 +4,10 @@ public enum Verdict: String, Sendable {
     case allow, deny
 }
 
-/// How a decision is applied. Only enforcement exists today; report-only mode will be a
-/// new case, so callers should already switch on it rather than assume.
+/// How a decision is applied. `report` marks a request the default deny would have refused and that
+/// `mode: report` let through: it is allowed, and logged with the rule and reason that would have denied it.
 public enum DecisionMode: String, Sendable {
-    case enforce
+    case enforce, report
 }
 
 /// Where a decision came from, for logs: "atpgate.yaml:12", "default", "clients",
@@ -72,6 +72,8 @@ public struct Decision: Sendable {
     }
 
     public var isAllowed: Bool { verdict == .allow }
+    /// Allowed only because of report mode: the policy in enforce mode would have denied it.
+    public var isReported: Bool { mode == .report }
 }
 
 public enum RequestKind: Sendable {

@@ -18,3 +18,17 @@ enum DurationText {
         return seconds > 0 && seconds.isFinite ? seconds : nil
     }
 }
+
+extension DurationText {
+    /// A duration as the policy would write it: the largest unit that states it exactly ("1h", "90s",
+    /// "500ms"), else seconds with their fraction.
+    static func text(_ seconds: Double) -> String {
+        for (suffix, factor) in [("h", 3600.0), ("m", 60.0), ("s", 1.0)] {
+            let count = seconds / factor
+            if count >= 1, count == count.rounded(), count < 1e15 { return "\(Int(count))\(suffix)" }
+        }
+        let milliseconds = seconds * 1000
+        if milliseconds == milliseconds.rounded(), milliseconds < 1e15 { return "\(Int(milliseconds))ms" }
+        return "\(seconds)s"
+    }
+}

@@ -24,6 +24,13 @@ public final class Policy: Sendable {
     /// What `atpgate check` warns about in `inspection` (sensors that would fail behind it), one line
     /// each, "file:line: message"; empty without the section.
     public let inspectionWarnings: [String]
+    /// `mode:` — `enforce` (the default) or `report`, where the default deny lets the request through,
+    /// marked as reported (`decide`).
+    public let mode: DecisionMode
+    /// The `admin:` listener (metrics, health, `/policy`); nil when absent, and then there is none.
+    public let admin: AdminSettings?
+    /// The `log:` block: where the access log goes.
+    public let log: LogSettings
 
     let allowRules: [Rule]
     let denyRules: [Rule]
@@ -46,7 +53,8 @@ public final class Policy: Sendable {
          allow: [Rule], deny: [Rule], networkDeny: [NetworkVetter.Entry], networkAllow: [NetworkVetter.Entry],
          hosts: [String: [IPAddress]], onReload: ReloadMode = .keep, pin: ServiceTagPin? = nil,
          sourceFiles: [String]? = nil, pac: PACSettings? = nil, tls: TLSPeekSettings = TLSPeekSettings(),
-         inspection: InspectionSettings? = nil, inspectionWarnings: [String] = []) {
+         inspection: InspectionSettings? = nil, inspectionWarnings: [String] = [], mode: DecisionMode = .enforce,
+         admin: AdminSettings? = nil, log: LogSettings = LogSettings()) {
         self.file = file
         self.listen = listen
         self.clients = clients
@@ -64,6 +72,9 @@ public final class Policy: Sendable {
         self.tls = tls
         self.inspection = inspection
         self.inspectionWarnings = inspectionWarnings
+        self.mode = mode
+        self.admin = admin
+        self.log = log
         self.httpsRules = (allow + deny).filter(\.isHTTPS)
         self.allowTable = RuleTable(allow)
         self.denyTable = RuleTable(deny)
@@ -84,6 +95,9 @@ public final class Policy: Sendable {
     }
 
     /// Destination decision: a matching deny rule beats any allow rule; no match denies.
+    ///
+    /// In report mode (`mode: report`) the default deny becomes an allow with `Decision.mode == .report`; a
+    /// deny rule, an invalid path, the client check and vetting are not affected.
     ///
     /// An allowed CONNECT says in `Decision.inspected` whether the tunnel is TLS-inspected: the engine then
     /// terminates the client's TLS and decides every request inside with `decideInner`. `https://` allow
@@ -115,7 +129,16 @@ public final class Policy: Sendable {
             }
             return decision
         }
-        return Decision(verdict: .deny, rule: RuleReference("default"), because: .noMatch(request.host, request.port))
+        guard mode == .report else {
+            return Decision(verdict: .deny, rule: RuleReference("default"), because: .noMatch(request.host, request.port))
+        }
+        // Report mode relaxes only this default deny: the request goes through, and the log keeps the rule and
+        // reason that would have denied it. A reported CONNECT to an inspected host is still inspected, so the
+        // requests inside still meet `decideInner`, which report mode does not relax.
+        var decision = Decision(verdict: .allow, rule: RuleReference("default"), because: .noMatch(request.host, request.port))
+        decision.mode = .report
+        if case .connect = subject { decision.inspected = inspects(host: request.host, port: request.port) }
+        return decision
     }
 
     /// Addresses from `hosts:` for a name, bypassing DNS (still vetted); nil when absent.
@@ -152,6 +175,7 @@ public final class Policy: Sendable {
         var lines = listen.map { "listen \($0)" }
         lines.append("clients " + (clients.isEmpty ? "(none)" : clients.map(\.description).joined(separator: ", ")))
         lines.append("on_reload \(onReload.rawValue)")
+        lines += productionSummary
         lines += denyRules.map { "deny \($0.display) (\($0.reference))" }
         lines += allowRules.map { "allow \($0.display) (\($0.reference))" }
         lines += networkDeny.map { "networks deny \($0.network) (\($0.reference))" }
@@ -168,6 +192,7 @@ public final class Policy: Sendable {
         }
         lines.append("tls sni \(tls.sni.rawValue) on ports " + (tls.ports.isEmpty ? "(none)" : tls.ports.map(String.init).joined(separator: ", ")))
         lines += inspectionSummary
+        lines += resourceSummary
         lines.append("default deny")
         return lines
     }

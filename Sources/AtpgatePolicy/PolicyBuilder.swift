@@ -5,11 +5,12 @@ import Yams
 /// knows its keys, so unknown keys are caught at every level.
 struct PolicyBuilder {
     static let rootKeys = ["version", "listen", "clients", "allow", "deny", "networks", "hosts", "timeouts", "limits",
-                           "atp", "on_reload", "pac", "tls", "inspection"]
+                           "atp", "on_reload", "pac", "tls", "inspection", "mode", "admin", "log"]
     static let tlsKeys = ["sni", "ports"]
     static let networkKeys = ["deny", "allow"]
-    static let timeoutKeys = ["head", "dns", "connect", "response", "idle", "grace", "upstream_keepalive"]
-    static let limitKeys = ["head_bytes", "upstream_keepalive_per_origin", "upstream_keepalive_total"]
+    static let timeoutKeys = ["head", "dns", "connect", "response", "idle", "grace", "upstream_keepalive", "tunnel"]
+    static let limitKeys = ["head_bytes", "upstream_keepalive_per_origin", "upstream_keepalive_total",
+                            "max_connections", "max_connections_per_client"]
 
     let file: String
     let nodes: YAMLNodes
@@ -31,6 +32,9 @@ struct PolicyBuilder {
     var pac: PACSettings? = nil
     var tls = TLSPeekSettings()
     var inspection: InspectionSettings? = nil
+    var mode = DecisionMode.enforce
+    var admin: AdminSettings? = nil
+    var log = LogSettings()
 
     init(file: String, nodes: YAMLNodes) {
         self.file = file
@@ -50,7 +54,7 @@ struct PolicyBuilder {
         return Policy(file: file, listen: listen, clients: clients, timeouts: timeouts, limits: limits,
                       allow: allow, deny: deny, networkDeny: networkDeny, networkAllow: networkAllow, hosts: hosts,
                       onReload: onReload, pin: expansion?.pin, sourceFiles: sourceFiles, pac: pac, tls: tls,
-                      inspection: inspection, inspectionWarnings: warnings)
+                      inspection: inspection, inspectionWarnings: warnings, mode: mode, admin: admin, log: log)
     }
 
     mutating func read(_ root: Node) throws(PolicyError) {
@@ -59,6 +63,7 @@ struct PolicyBuilder {
         // inspection.hosts: read them all at the end, the section first.
         var ruleLists: [(Verdict, Node)] = []
         var inspectionNodes: (key: Node, value: Node)? = nil
+        var adminListenNode: Node? = nil
         for (key, keyNode, value) in try nodes.mapping(root, "the policy file") {
             switch key {
             case "version": try readVersion(value); sawVersion = true
@@ -75,9 +80,17 @@ struct PolicyBuilder {
             case "limits": try readLimits(value)
             case "tls": try readTLS(value)
             case "inspection": inspectionNodes = (keyNode, value)
+            case "mode": mode = try readMode(value)
+            case "admin":
+                let read = try readAdmin(value)
+                admin = read.settings
+                adminListenNode = read.listenNode
+            case "log": log = try readLog(value)
             default: throw nodes.unknownKey(key, keyNode, in: "the policy file", known: PolicyBuilder.rootKeys)
             }
         }
+        // `listen` may come after `admin`.
+        if let admin, let adminListenNode { try checkAdmin(admin, adminListenNode) }
         if let inspectionNodes { inspection = try readInspection(inspectionNodes.value, key: inspectionNodes.key) }
         for (verdict, value) in ruleLists {
             switch verdict {
@@ -134,6 +147,14 @@ struct PolicyBuilder {
         return mode
     }
 
+    private func readMode(_ node: Node) throws(PolicyError) -> DecisionMode {
+        let text = try nodes.string(node, "mode")
+        guard let mode = DecisionMode(rawValue: text) else {
+            throw nodes.error(node, "mode must be enforce or report, got \(HostText.quoted(text))")
+        }
+        return mode
+    }
+
     private func readVersion(_ node: Node) throws(PolicyError) {
         guard YAMLNodes.isInt(node), node.scalar?.string == "1" else {
             throw nodes.error(node, "version must be 1, got \(YAMLNodes.kind(node))")
@@ -153,7 +174,7 @@ struct PolicyBuilder {
         listen = result
     }
 
-    private func networks(_ node: Node, _ what: String) throws(PolicyError) -> [NetworkVetter.Entry] {
+    func networks(_ node: Node, _ what: String) throws(PolicyError) -> [NetworkVetter.Entry] {
         var result: [NetworkVetter.Entry] = []
         for (text, item) in try nodes.strings(node, what) {
             guard let network = IPNetwork(text) else {
@@ -239,18 +260,25 @@ struct PolicyBuilder {
             case "response": timeouts.response = seconds
             case "idle": timeouts.idle = seconds
             case "upstream_keepalive": timeouts.upstreamKeepAlive = seconds
+            case "tunnel": timeouts.tunnel = seconds
             default: timeouts.grace = seconds
             }
         }
     }
 
     private mutating func readLimits(_ node: Node) throws(PolicyError) {
+        var perClientNode: Node? = nil
         for (key, keyNode, value) in try nodes.mapping(node, "limits") {
             guard PolicyBuilder.limitKeys.contains(key) else {
                 throw nodes.unknownKey(key, keyNode, in: "limits", known: PolicyBuilder.limitKeys)
             }
             let text = try nodes.string(value, "limits.\(key)")
-            let range = key == "head_bytes" ? 1024...1_048_576 : 0...65_536
+            let range: ClosedRange<Int>
+            switch key {
+            case "head_bytes": range = 1024...1_048_576
+            case "max_connections", "max_connections_per_client": range = 1...1_000_000
+            default: range = 0...65_536
+            }
             guard text.utf8.count <= 8, text.allSatisfy({ $0.isASCII && $0.isNumber }),
                   let number = Int(text), range.contains(number) else {
                 throw nodes.error(value, "limits.\(key) must be an integer from \(range.lowerBound) to \(range.upperBound), got \(HostText.quoted(text))")
@@ -258,8 +286,14 @@ struct PolicyBuilder {
             switch key {
             case "head_bytes": limits.headBytes = number
             case "upstream_keepalive_per_origin": limits.upstreamKeepAlivePerOrigin = number
+            case "max_connections": limits.maxConnections = number
+            case "max_connections_per_client": limits.maxConnectionsPerClient = number; perClientNode = value
             default: limits.upstreamKeepAliveTotal = number
             }
+        }
+        // A per-client bound above the total is never reached: almost certainly a typo.
+        if let total = limits.maxConnections, let perClient = limits.maxConnectionsPerClient, perClient > total, let perClientNode {
+            throw nodes.error(perClientNode, "limits.max_connections_per_client (\(perClient)) must not exceed limits.max_connections (\(total))")
         }
     }
 }

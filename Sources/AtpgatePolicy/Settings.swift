@@ -13,6 +13,8 @@ public struct Timeouts: Sendable, Equatable {
     public var grace = 10.0
     /// How long an idle upstream connection of plain HTTP is kept for the next request to the same origin.
     public var upstreamKeepAlive = 30.0
+    /// The longest a CONNECT tunnel may live, however busy; nil (the default) for no bound.
+    public var tunnel: Double? = nil
 
     public init() {}
 }
@@ -25,6 +27,10 @@ public struct Limits: Sendable, Equatable {
     public var upstreamKeepAlivePerOrigin = 8
     /// Idle upstream connections kept in all (split evenly over the I/O loops).
     public var upstreamKeepAliveTotal = 256
+    /// Client connections open at once, in all; nil (the default) for no bound.
+    public var maxConnections: Int? = nil
+    /// Client connections open at once from one client address; nil (the default) for no bound.
+    public var maxConnectionsPerClient: Int? = nil
 
     public init() {}
 }

@@ -47,7 +47,9 @@ struct RelayPumpTests {
         let clientPeer: BlockingSocket
         let upstreamPeer: BlockingSocket
         let pump: Pump
-        let statistics = ProxyStatistics()
+        let counters = LoopCounters()
+        /// The pump's counters, read on its loop (they are confined to it).
+        var statistics: CounterSnapshot { loop.queue.sync { counters.snapshot() } }
         let ended = Locked<Pump.End?>(nil)
         /// How many times `onEnd` ran (a pump reports once at most).
         let ends = Locked(0)
@@ -64,7 +66,7 @@ struct RelayPumpTests {
             sink = SocketChannel(socket: Socket(fd: b.proxySide), loop: loop)
             clientPeer = BlockingSocket(fd: a.peer)
             upstreamPeer = BlockingSocket(fd: b.peer)
-            pump = Pump(from: source, to: sink, loop: loop, framing: framing, statistics: statistics,
+            pump = Pump(from: source, to: sink, loop: loop, framing: framing, counters: counters, direction: .up,
                         spliceAllowed: spliceAllowed, halfCloseOnEnd: halfClose)
             let ended = self.ended, ends = self.ends
             loop.queue.sync {

@@ -168,7 +168,7 @@ final class InspectedSession: @unchecked Sendable {
 
     private func handle(_ head: HTTPRequestHead, leftover: [UInt8]) {
         let authority = Self.authority(admitted.forward.host, port: admitted.forward.port)
-        let request = ProxyConnection.Request(client: clientAddress, method: head.method, target: "https://\(authority)\(head.target)")
+        let request = innerRequest(method: head.method, target: "https://\(authority)\(head.target)")
         request.record.inspection = facts
         do throws(ProxyFailure) {
             let path = try originPath(head)
@@ -269,7 +269,11 @@ final class InspectedSession: @unchecked Sendable {
         phase = .connecting(inner)
         let timeouts = policy.timeouts
         let request = DialRequest(addresses: targets, attemptTimeout: timeouts.connect, totalTimeout: timeouts.connect * 2)
+        let started = monotonicNanos()
         dial = context.dialer.dial(request, on: loop) { [self] result in
+            if case .success = result {
+                context.metrics.upstreamConnectSeconds.recordNanoseconds(Int64(monotonicNanos() &- started))
+            }
             guard case .connecting(let current) = phase, current.request === inner.request else {
                 if case .success(let connection) = result { connection.channel.close() }
                 return
@@ -293,6 +297,7 @@ final class InspectedSession: @unchecked Sendable {
                                                     certificateChain: identity?.chain ?? [], privateKey: identity?.key)
         } catch {
             channel.close()
+            counters.handshake(.upstream, .failed)
             answer(.upstreamTLSFailed(error.description), request: inner.request)
             return
         }
@@ -300,6 +305,7 @@ final class InspectedSession: @unchecked Sendable {
         deadline.arm(after: policy.timeouts.connect) { [self] in
             guard case .connecting(let current) = phase, current.request === inner.request else { return }
             stream.close()
+            counters.handshake(.upstream, .timeout)
             answer(.upstreamTLSFailed("no handshake within \(formatSeconds(policy.timeouts.connect))"), request: inner.request)
         }
         stream.handshake { [self] result in
@@ -310,6 +316,7 @@ final class InspectedSession: @unchecked Sendable {
             deadline.disarm()
             switch result {
             case .success(let info):
+                counters.handshake(.upstream, .ok)
                 facts.upstreamServerSubject = info.peerSubject
                 upstream = stream
                 upstreamAddress = address
@@ -317,7 +324,9 @@ final class InspectedSession: @unchecked Sendable {
                 exchange(inner, stream)
             case .failure(let error):
                 stream.close()
-                answer(Self.upstreamFailure(error, presentedCertificate: identity != nil), request: inner.request)
+                let failure = Self.upstreamFailure(error, presentedCertificate: identity != nil)
+                counters.handshake(.upstream, Self.handshakeResult(failure))
+                answer(failure, request: inner.request)
             }
         }
     }
@@ -337,6 +346,17 @@ final class InspectedSession: @unchecked Sendable {
         }
     }
 
+    /// How an upstream handshake failure counts in `atpgate_tls_handshakes_total{leg="upstream"}`.
+    static func handshakeResult(_ failure: ProxyFailure) -> HandshakeResult {
+        switch failure.token {
+        case ProxyFailure.upstreamCertificateInvalid("").token: return .certInvalid
+        case ProxyFailure.upstreamClientCertificateRejected("").token: return .certRejected
+        default: return .failed
+        }
+    }
+
+    private var counters: LoopCounters { context.metrics.counters(for: loop) }
+
     /// RFC 8446 §6.2 alerts a server sends about the client's certificate: bad_certificate (42),
     /// unsupported_certificate (43), certificate_revoked (44), certificate_expired (45),
     /// certificate_unknown (46), unknown_ca (48), access_denied (49), decrypt_error (51: a signature that
@@ -352,7 +372,7 @@ final class InspectedSession: @unchecked Sendable {
         let exchange = HTTPExchange(client: client, upstream: upstream, loop: loop, deadline: deadline, head: inner.head,
                                     host: admitted.forward.host, port: port, path: inner.path, framing: inner.framing,
                                     timeouts: policy.timeouts, headLimit: max(policy.limits.headBytes, 65536),
-                                    keepUpstream: true, statistics: context.statistics)
+                                    keepUpstream: true, counters: context.metrics.counters(for: loop))
         phase = .exchanging(inner, exchange)
         exchange.start(leftover: inner.leftover) { [self] outcome in
             guard case .exchanging(_, let current) = phase, current === exchange else { return }
@@ -409,7 +429,7 @@ final class InspectedSession: @unchecked Sendable {
     /// Answers with an error (inside the client's TLS leg), logs the request, and ends the tunnel once the
     /// answer is written.
     private func answer(_ failure: ProxyFailure, request: ProxyConnection.Request?, after prefix: [UInt8] = []) {
-        let request = request ?? ProxyConnection.Request(client: clientAddress, method: "-", target: "-")
+        let request = request ?? innerRequest(method: "-", target: "-")
         request.record.decision = failure.decision
         request.record.inspection = facts
         if let rule = failure.rule { request.record.rule = rule }
@@ -443,9 +463,17 @@ final class InspectedSession: @unchecked Sendable {
         drain()
     }
 
+    /// A request inside the tunnel (or what stood for one): counted as `kind="inner"`.
+    private func innerRequest(method: String, target: String) -> ProxyConnection.Request {
+        let request = ProxyConnection.Request(client: clientAddress, method: method, target: target,
+                                              counters: context.metrics.counters(for: loop))
+        request.kind = .inner
+        return request
+    }
+
     /// What the client sent is not an HTTP/1.1 request: logged, and the tunnel closes without an answer.
     private func notHTTP11(_ reason: String) {
-        let request = ProxyConnection.Request(client: clientAddress, method: "-", target: "-")
+        let request = innerRequest(method: "-", target: "-")
         request.record.decision = "error"
         request.record.inspection = facts
         context.logger.info("inspected tunnel to \(admitted.host): \(reason)")

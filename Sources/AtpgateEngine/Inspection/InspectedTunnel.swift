@@ -77,7 +77,9 @@ final class InspectedTunnel: @unchecked Sendable {
         phase = .peeking(peek)
         peek.start { [self] outcome in
             guard case .peeking(let current) = phase, current === peek else { return }
-            switch HelloVerdict(outcome, connectHost: admitted.host, facts: &admitted.request.record.tls) {
+            let verdict = HelloVerdict(outcome, connectHost: admitted.host, facts: &admitted.request.record.tls)
+            counters.peeked(verdict.peekResult)
+            switch verdict {
             case .failed(let refusal, _) where admitted.policy.tls.enforces(port: admitted.forward.port):
                 refuse(token: refusal.token.rawValue, rule: HelloRefusal.rule, reason: refusal.reason, alert: refusal.alert)
             case .failed(_, let bytes), .passed(let bytes):
@@ -134,6 +136,7 @@ final class InspectedTunnel: @unchecked Sendable {
             stream = try material.server.makeStream(transport: client, certificateChain: leaf.chain, privateKey: leaf.key,
                                                     alreadyRead: helloBytes)
         } catch {
+            counters.handshake(.client, .failed)
             refuse(token: InspectionRefusal.clientTLSFailed.rawValue, rule: InspectionRefusal.clientRule,
                    reason: error.description, alert: [])
             return
@@ -149,6 +152,7 @@ final class InspectedTunnel: @unchecked Sendable {
                 case .certificateVerifyFailed: token = .clientCertInvalid
                 default: token = .clientTLSFailed
                 }
+                counters.handshake(.client, Self.handshakeResult(token))
                 stream.close()
                 refuse(token: token.rawValue, rule: InspectionRefusal.clientRule, reason: "client handshake: \(error)", alert: [])
             case .success(let info):
@@ -158,11 +162,13 @@ final class InspectedTunnel: @unchecked Sendable {
                 admitted.request.record.inspection = facts
                 // Belt and braces: with `require` the handshake already failed for such a client.
                 if material.settings.clients.require && !facts.clientVerified {
+                    counters.handshake(.client, .certRequired)
                     stream.close()
                     refuse(token: InspectionRefusal.clientCertRequired.rawValue, rule: InspectionRefusal.clientRule,
                            reason: "client handshake: no verified client certificate", alert: [])
                     return
                 }
+                counters.handshake(.client, .ok)
                 serve(stream, info: info)
             }
         }
@@ -192,19 +198,35 @@ final class InspectedTunnel: @unchecked Sendable {
             peek.stop()
             // The same token as a relayed tunnel's peek: the client never finished its ClientHello.
             let refusal = HelloRefusal(token: .helloTimeout, reason: "no complete TLS ClientHello within \(formatSeconds(seconds))")
+            counters.peeked(.helloTimeout)
             if admitted.policy.tls.enforces(port: admitted.forward.port) {
                 refuse(token: refusal.token.rawValue, rule: HelloRefusal.rule, reason: refusal.reason, alert: refusal.alert)
             } else {
                 mintLeaf(helloBytes: peek.bytes)
             }
         case .minting, .handshaking:
-            if case .handshaking(let stream) = phase { stream.close() }
+            if case .handshaking(let stream) = phase {
+                stream.close()
+                counters.handshake(.client, .timeout)
+            }
             refuse(token: InspectionRefusal.clientTLSTimeout.rawValue, rule: InspectionRefusal.clientRule,
                    reason: "the client's TLS handshake did not complete within \(formatSeconds(seconds))", alert: [])
         case .idle, .serving, .ended:
             break
         }
     }
+
+    /// How a refused client handshake counts in `atpgate_tls_handshakes_total{leg="client"}`.
+    static func handshakeResult(_ refusal: InspectionRefusal) -> HandshakeResult {
+        switch refusal {
+        case .clientCertRequired: return .certRequired
+        case .clientCertInvalid: return .certInvalid
+        case .clientTLSTimeout: return .timeout
+        default: return .failed
+        }
+    }
+
+    private var counters: LoopCounters { context.metrics.counters(for: loop) }
 
     private func refuse(token: String, rule: String, reason: String, alert: [UInt8]) {
         end(.refused(token: token, rule: rule, reason: reason, alert: alert))

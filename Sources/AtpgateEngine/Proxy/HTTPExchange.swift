@@ -34,7 +34,7 @@ final class HTTPExchange: @unchecked Sendable {
     private let upstreamHead: [UInt8]
     private let requestFraming: Pump.Framing
     private let timeouts: Timeouts
-    private let statistics: ProxyStatistics
+    private let counters: LoopCounters
     private var reader: UpstreamResponseReader
 
     private var requestPump: Pump?
@@ -56,8 +56,8 @@ final class HTTPExchange: @unchecked Sendable {
 
     init(client: any ByteStream, upstream: any ByteStream, loop: IOLoop, deadline: Deadline, head: HTTPRequestHead,
          host: String, port: UInt16?, path: String, framing: Pump.Framing, timeouts: Timeouts, headLimit: Int,
-         keepUpstream: Bool, statistics: ProxyStatistics) {
-        self.statistics = statistics
+         keepUpstream: Bool, counters: LoopCounters) {
+        self.counters = counters
         self.client = client
         self.upstream = upstream
         self.loop = loop
@@ -71,7 +71,7 @@ final class HTTPExchange: @unchecked Sendable {
 
     func start(leftover: [UInt8], onDone: @escaping (Outcome) -> Void) {
         self.onDone = onDone
-        let pump = Pump(from: client, to: upstream, loop: loop, framing: requestFraming, statistics: statistics)
+        let pump = Pump(from: client, to: upstream, loop: loop, framing: requestFraming, counters: counters, direction: .up)
         requestPump = pump
         pump.onEnd = { [self] end in requestEnded(end) }
         // Runs until the final response head, whatever interim responses arrive meanwhile.
@@ -241,7 +241,7 @@ final class HTTPExchange: @unchecked Sendable {
         interimOut = []
         client.stopAwaitingWritable()
         upstream.pauseReading()
-        let pump = Pump(from: upstream, to: client, loop: loop, framing: pumpFraming, statistics: statistics)
+        let pump = Pump(from: upstream, to: client, loop: loop, framing: pumpFraming, counters: counters, direction: .down)
         responsePump = pump
         pump.onEnd = { [self] end in responseEnded(end) }
         armIdle()

@@ -7,12 +7,14 @@ extension ProxyConnection {
     /// `request`: the request being answered (nil before its head could be parsed: logged as "-").
     /// `after`: bytes owed to the client before the answer (the rest of an interim head).
     func fail(_ failure: ProxyFailure, request: Request?, after prefix: [UInt8] = []) {
-        let request = request ?? Request(client: clientAddress, method: "-", target: "-")
+        let request = request ?? Request(client: clientAddress, method: "-", target: "-", counters: counters)
         request.record.decision = failure.decision
         if let rule = failure.rule { request.record.rule = rule }
         if case .dialing(_, let attempt) = state { attempt?.cancel() }
         finish(request, status: failure.status, error: failure.token)
-        let response = ErrorResponse.bytes(status: failure.status, token: failure.token, message: failure.message)
+        let extra = failure.retryAfter.map { [HTTPHeader(name: "Retry-After", value: String($0))] } ?? []
+        let response = ErrorResponse.bytes(status: failure.status, token: failure.token, message: failure.message,
+                                           extraHeaders: extra)
         lingerClose(after: prefix.isEmpty ? response : prefix + response)
     }
 
@@ -62,7 +64,8 @@ extension ProxyConnection {
         }
         state = .closed
         deadline.cancel()
+        lifetime?.cancel()
         client.close()
-        context.registry.remove(self)
+        context.registry.remove(self, client: clientKey)
     }
 }

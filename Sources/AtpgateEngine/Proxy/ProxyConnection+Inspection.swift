@@ -9,6 +9,8 @@ extension ProxyConnection {
             return
         }
         admitted.request.record.status = 200
+        admitted.request.tunnelOpened()
+        armLifetime(admitted)
         let tunnel = InspectedTunnel(client: client, clientAddress: clientAddress, loop: loop, deadline: deadline,
                                      context: context, admitted: admitted, targets: targets, material: material)
         state = .inspecting(admitted, tunnel)

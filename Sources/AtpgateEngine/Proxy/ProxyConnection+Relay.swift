@@ -24,6 +24,8 @@ extension ProxyConnection {
             return
         }
         established.admitted.request.record.status = 200
+        established.admitted.request.tunnelOpened()
+        armLifetime(established.admitted)
         let tunnel = enterTunnel(established, upstream)
         // The connection answers the CONNECT itself; the relay starts once the client has the 200.
         // (Between the two is where a look at the client's first bytes goes.)
@@ -47,7 +49,7 @@ extension ProxyConnection {
     private func enterTunnel(_ established: Established, _ upstream: SocketChannel) -> Tunnel {
         let request = established.admitted.request
         let tunnel = Tunnel(client: client, upstream: upstream, loop: loop, deadline: deadline,
-                            idleTimeout: established.admitted.policy.timeouts.idle, statistics: context.statistics)
+                            idleTimeout: established.admitted.policy.timeouts.idle, counters: counters)
         state = .tunnel(established, tunnel)
         tunnel.prepare { [self] reason in
             request.record.bytesUp = tunnel.bytesUp
@@ -66,6 +68,8 @@ extension ProxyConnection {
     private func peekHello(_ established: Established, _ upstream: SocketChannel) {
         let admitted = established.admitted
         admitted.request.record.status = 200
+        admitted.request.tunnelOpened()
+        armLifetime(admitted)
         let peek = HelloPeek(client: client, loop: loop)
         state = .peekingHello(established, upstream, peek)
         let seconds = admitted.policy.timeouts.head
@@ -95,6 +99,7 @@ extension ProxyConnection {
     /// hello that passed) relays what was read, unchanged, and then the rest of the tunnel.
     private func helloEnded(_ verdict: HelloVerdict, _ established: Established, _ upstream: SocketChannel) {
         deadline.disarm()
+        counters.peeked(verdict.peekResult)
         let admitted = established.admitted
         switch verdict {
         case .failed(let refusal, _) where admitted.policy.tls.enforces(port: admitted.forward.port):
@@ -124,7 +129,7 @@ extension ProxyConnection {
                                     path: path, framing: admitted.forward.framing, timeouts: policy.timeouts,
                                     headLimit: max(policy.limits.headBytes, 65536),
                                     keepUpstream: policy.limits.upstreamKeepAlivePerOrigin > 0,
-                                    statistics: context.statistics)
+                                    counters: counters)
         state = .forwarding(established, exchange)
         exchange.start(leftover: admitted.leftover) { [self] outcome in
             exchangeEnded(outcome, established, upstream)

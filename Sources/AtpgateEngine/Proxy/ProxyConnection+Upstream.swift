@@ -8,7 +8,7 @@ extension ProxyConnection {
     // MARK: Deciding
 
     func handle(_ head: HTTPRequestHead, leftover: [UInt8]) {
-        let request = Request(client: clientAddress, method: head.method, target: head.target)
+        let request = Request(client: clientAddress, method: head.method, target: head.target, counters: counters)
         // One read of the store per request: a connection opened (or a keep-alive request begun) before a
         // reload is decided under the policy in force now, not the one it started with.
         let policy = context.policies.policy
@@ -32,7 +32,8 @@ extension ProxyConnection {
                 throw ProxyFailure(refusal)
             case .success(let decision):
                 request.record.rule = decision.rule.text
-                request.record.decision = "allow"
+                // Report mode (`mode: report`): what only the default deny refused goes through, logged as such.
+                request.record.decision = decision.isReported ? "report" : "allow"
                 resolve(Admitted(request: request, policy: policy, head: head, forward: forward, host: host,
                                  leftover: leftover, client: clientAddress.ip))
             }
@@ -47,6 +48,7 @@ extension ProxyConnection {
         let response = context.pac.response(for: head, policy: policy, fallbackProxy: fallback)
         request.record.decision = "allow"
         request.record.rule = "pac"
+        request.kind = nil
         request.record.bytesDown = UInt64(response.count)
         finish(request, status: 200, error: nil)
         lingerClose(after: response)
@@ -69,10 +71,12 @@ extension ProxyConnection {
             fail(.dnsTimeout(name, seconds: dnsTimeout), request: admitted.request)
         }
         let loop = self.loop
+        let asked = monotonicNanos()
         context.resolver.resolve(name) { [self] result in
             loop.queue.async { [self] in
                 guard isResolving(admitted.request) else { return }
                 deadline.disarm()
+                context.metrics.dnsSeconds.recordNanoseconds(Int64(monotonicNanos() &- asked))
                 switch result {
                 case .success(let addresses):
                     vetAndConnect(admitted, addresses: addresses)
@@ -124,7 +128,11 @@ extension ProxyConnection {
         state = .dialing(admitted, nil)
         let timeouts = admitted.policy.timeouts
         let request = DialRequest(addresses: targets, attemptTimeout: timeouts.connect, totalTimeout: timeouts.connect * 2)
+        let started = monotonicNanos()
         let attempt = context.dialer.dial(request, on: loop) { [self] result in
+            if case .success = result {
+                context.metrics.upstreamConnectSeconds.recordNanoseconds(Int64(monotonicNanos() &- started))
+            }
             guard isDialing(admitted.request) else {
                 if case .success(let connection) = result { connection.channel.close() }
                 return

@@ -42,8 +42,16 @@ final class ProxyConnection: @unchecked Sendable {
         var logged = false
         /// duration_ms counts from the complete head, not from an idle keep-alive wait before it.
         let started = monotonicNanos()
+        /// How the request counts in `atpgate_requests_total`; nil for what is not counted (PAC files).
+        var kind: RequestKindLabel?
+        /// The counters of the loop the request is served on.
+        let counters: LoopCounters
+        /// The CONNECT's `200` went out: the tunnel counts as active until its line is written.
+        private var tunnelOpen = false
 
-        init(client: SocketAddress, method: String, target: String) {
+        init(client: SocketAddress, method: String, target: String, counters: LoopCounters) {
+            self.counters = counters
+            kind = method == "CONNECT" ? .connect : .http
             record = AccessRecord(ts: wallClockNow(), client: client.description, method: method, target: target,
                                   decision: "error", rule: nil, upstream: nil, status: 0, bytesUp: 0, bytesDown: 0,
                                   durationMs: 0, error: nil)
@@ -58,6 +66,22 @@ final class ProxyConnection: @unchecked Sendable {
             line.error = error
             line.durationMs = Double(monotonicNanos() &- started) / 1e6
             log(line)
+            if let kind {
+                counters.count(kind, decision: line.decision, token: error)
+            } else if let reason = DenialReason.of(decision: line.decision, token: error) {
+                counters.denied(reason)   // a refusal that is not a request (the connection limits)
+            }
+            if tunnelOpen {
+                tunnelOpen = false
+                counters.activeTunnels -= 1
+            }
+        }
+
+        /// The CONNECT's `200` is on its way: an active tunnel until the line is written.
+        func tunnelOpened() {
+            guard !tunnelOpen, !logged else { return }
+            tunnelOpen = true
+            counters.activeTunnels += 1
         }
     }
 
@@ -120,10 +144,17 @@ final class ProxyConnection: @unchecked Sendable {
     let clientAddress: SocketAddress
     let context: ProxyContext
     let deadline: Deadline
+    /// The loop's counters (metrics): every request of this connection is counted there.
+    let counters: LoopCounters
     /// Written only by this type's own files (+Head, +Upstream, +Relay, +Ending), on `loop.queue`.
     var state: State = .accepted
     /// Shutdown began: finish the request in hand, take no new one.
     var stopAccepting = false
+    /// Counted under the connection limits (set by the registry, under its lock, before `start` goes on;
+    /// read by the registry when the connection leaves).
+    nonisolated(unsafe) var holdsSlot = false
+    /// `timeouts.tunnel`: ends a tunnel that has lived that long, however busy (armed at its `200`).
+    var lifetime: Deadline?
 
     init(id: Int, loop: IOLoop, socket: Socket, clientAddress: SocketAddress, context: ProxyContext) {
         self.id = id
@@ -132,12 +163,17 @@ final class ProxyConnection: @unchecked Sendable {
         self.clientAddress = clientAddress
         self.context = context
         self.deadline = Deadline(loop: loop)
+        self.counters = context.metrics.counters(for: loop)
     }
 
     func start() {
         loop.assertOnQueue()
-        context.registry.add(self)
+        let limits = context.policies.policy.limits
         client.socket.setNoDelay()
+        if let refusal = context.registry.add(self, client: clientKey, limits: limits) {
+            refuse(over: refusal, limits: limits)
+            return
+        }
         beginHead(buffered: [])
     }
 

@@ -13,7 +13,8 @@ struct ProxyContext: Sendable {
     let accessLog: @Sendable (AccessRecord) -> Void
     let selfAddresses: SelfAddresses
     let registry: ConnectionRegistry
-    let statistics: ProxyStatistics
+    /// Per-loop counters and the swift-metrics series (issue 12).
+    let metrics: ProxyMetrics
     let pac: PACService
     let logger: Logger
     /// Idle upstream connections of plain HTTP, one pool per loop.

@@ -5,6 +5,8 @@ struct ProxyFailure: Error {
     let token: String
     let message: String
     var rule: String? = nil
+    /// Seconds for a `Retry-After` field (the connection limits' 429 and 503).
+    var retryAfter: Int? = nil
 
     /// Denials are policy decisions; everything else is an error.
     var decision: String {

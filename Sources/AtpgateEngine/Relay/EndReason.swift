@@ -20,6 +20,8 @@ enum EndReason: String, Sendable, CaseIterable {
     case shutdown
     /// A reload with `on_reload: cut-denied` denies what the connection was doing.
     case policyCut = "policy-cut"
+    /// The tunnel reached `timeouts.tunnel`, its longest allowed life.
+    case maxDuration = "max-duration"
 
     /// `peer`'s socket failed with `error`: a reset, or another failure.
     static func broke(_ peer: Peer, _ error: SocketError) -> EndReason {

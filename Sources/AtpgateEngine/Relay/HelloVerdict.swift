@@ -34,4 +34,13 @@ enum HelloVerdict {
             self = .failed(HelloRefusal(token: .notTLS, reason: "the client closed before a complete ClientHello"), bytes: bytes)
         }
     }
+
+    /// How the peek counts in `atpgate_tls_peeks_total`.
+    var peekResult: PeekResult {
+        switch self {
+        case .passed(let bytes): return bytes.isEmpty ? .clientClosed : .passed
+        case .failed(let refusal, _): return PeekResult(rawValue: refusal.token.rawValue) ?? .notTLS
+        case .clientBroke: return .clientClosed
+        }
+    }
 }

@@ -28,7 +28,9 @@ final class Pump: @unchecked Sendable {
     let source: any ByteStream
     let sink: any ByteStream
     private let loop: IOLoop
-    private let statistics: ProxyStatistics
+    /// The loop's counters (this pump runs on that loop) and which way this pump moves bytes.
+    private let counters: LoopCounters
+    private let direction: ByteDirection
     private let halfCloseOnEnd: Bool
     /// A full read may still switch this direction to splice: allowed by the owner, an opaque body, and
     /// no pipe refused so far (after that it copies for good rather than ask again on every read).
@@ -60,9 +62,10 @@ final class Pump: @unchecked Sendable {
         if case .splicing = state { true } else { false }
     }
 
-    init(from source: any ByteStream, to sink: any ByteStream, loop: IOLoop, framing: Framing, statistics: ProxyStatistics,
+    init(from source: any ByteStream, to sink: any ByteStream, loop: IOLoop, framing: Framing, counters: LoopCounters, direction: ByteDirection,
          spliceAllowed: Bool = false, halfCloseOnEnd: Bool = false) {
-        self.statistics = statistics
+        self.counters = counters
+        self.direction = direction
         self.source = source
         self.sink = sink
         self.loop = loop
@@ -171,7 +174,8 @@ final class Pump: @unchecked Sendable {
             return false
         }
         bytes += UInt64(moved)
-        statistics.addCopied(moved)
+        counters.bytesCopied &+= moved
+        counters.add(moved, direction)
         if let failure = delivery.failure { return fail(.sink, failure) }
         let next: Next = framer.isComplete ? .complete(leftover: Array(input[taken...]))
             : fullRead && mayPipe ? .splice : .read
@@ -202,7 +206,8 @@ final class Pump: @unchecked Sendable {
             return false
         }
         bytes += UInt64(n)
-        statistics.addSpliced(n)
+        counters.bytesSpliced &+= n
+        counters.add(n, direction)
         lastActivity = monotonicNanos()
         guard let left = flush(pipe, holding: n) else { return false }
         state = .splicing(pipe, inPipe: left)
@@ -290,12 +295,12 @@ final class Pump: @unchecked Sendable {
             // Splicing needs both ends to be plain descriptors (not TLS, no bytes handed back pending).
             guard source.spliceDescriptor != nil, sink.spliceDescriptor != nil else { break }
             if let pipe = SplicePipe.make() {
-                statistics.pipeCreated()
+                counters.pipesCreated += 1
                 state = .splicing(pipe, inPipe: 0)
             } else {
                 // No pipe now (descriptor or per-user pipe limit): keep copying for this direction.
                 mayPipe = false
-                statistics.pipeFailed()
+                counters.pipeFallbacks += 1
             }
         }
         return true

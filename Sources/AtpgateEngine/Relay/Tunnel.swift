@@ -17,13 +17,13 @@ final class Tunnel: @unchecked Sendable {
     private var onClose: ((_ reason: EndReason?) -> Void)?
 
     init(client: any ByteStream, upstream: any ByteStream, loop: IOLoop, deadline: Deadline, idleTimeout: Double,
-         statistics: ProxyStatistics) {
+         counters: LoopCounters) {
         self.client = client
         self.upstream = upstream
         self.deadline = deadline
         self.idleTimeout = idleTimeout
-        up = Pump(from: client, to: upstream, loop: loop, framing: .stream, statistics: statistics, spliceAllowed: true, halfCloseOnEnd: true)
-        down = Pump(from: upstream, to: client, loop: loop, framing: .stream, statistics: statistics, spliceAllowed: true, halfCloseOnEnd: true)
+        up = Pump(from: client, to: upstream, loop: loop, framing: .stream, counters: counters, direction: .up, spliceAllowed: true, halfCloseOnEnd: true)
+        down = Pump(from: upstream, to: client, loop: loop, framing: .stream, counters: counters, direction: .down, spliceAllowed: true, halfCloseOnEnd: true)
     }
 
     /// Takes charge of the two channels before the relay starts (while the connection sends the 200):

@@ -14,10 +14,26 @@ import AtpgateTLS
 /// `policy reload failed: file:line:col: message` and the last good policy stays in force.
 /// Confined to `queue`.
 public final class PolicyReloader: @unchecked Sendable {
+    /// Called on the reloader's queue around every load of the policy (SIGHUP or a file change; never
+    /// for a wake-up that changed nothing): systemd's `RELOADING=1` and `READY=1` hang off these.
+    public struct ReloadEvents: Sendable {
+        /// Before the files are read.
+        public var willReload: @Sendable () -> Void
+        /// After the new policy is in force (`true`), or after a failure left the old one in force.
+        public var didReload: @Sendable (_ succeeded: Bool) -> Void
+
+        public init(willReload: @escaping @Sendable () -> Void = {},
+                    didReload: @escaping @Sendable (_ succeeded: Bool) -> Void = { _ in }) {
+            self.willReload = willReload
+            self.didReload = didReload
+        }
+    }
+
     private let path: String
     private let server: ProxyServer
     private let logger: Logger
     private let debounce: Double
+    private let events: ReloadEvents
     private let queue = DispatchQueue(label: "atpgate.reload")
     private var watcher: FileWatcher?
     private var pending: DispatchWorkItem?
@@ -25,11 +41,13 @@ public final class PolicyReloader: @unchecked Sendable {
     /// changed nothing and not to report the same broken edit twice.
     private var snapshot: [String: [UInt8]] = [:]
 
-    public init(path: String, server: ProxyServer, logger: Logger, debounce: Double = 0.2) {
+    public init(path: String, server: ProxyServer, logger: Logger, debounce: Double = 0.2,
+                events: ReloadEvents = ReloadEvents()) {
         self.path = path
         self.server = server
         self.logger = logger
         self.debounce = debounce
+        self.events = events
     }
 
     /// Starts watching the files of the policy in force.
@@ -77,6 +95,14 @@ public final class PolicyReloader: @unchecked Sendable {
     }
 
     private func load(trigger: String) {
+        events.willReload()
+        let succeeded = apply(trigger: trigger)
+        server.metrics.reloaded(succeeded: succeeded)   // atpgate_policy_reloads_total, ..._loaded_timestamp_seconds
+        events.didReload(succeeded)
+    }
+
+    /// Loads and swaps in the policy; false when it failed and the policy in force stays.
+    private func apply(trigger: String) -> Bool {
         let current = server.policies.policy
         let loaded: Policy
         do {
@@ -84,7 +110,7 @@ public final class PolicyReloader: @unchecked Sendable {
         } catch {
             snapshot = Self.read(Self.watchedFiles(current))
             logger.error("policy reload failed: \(error)")
-            return
+            return false
         }
         // The certificates and keys the new policy names, loaded here (off the I/O queues). A file that
         // cannot be used keeps the policy and the material in force: `file: reason`.
@@ -95,7 +121,7 @@ public final class PolicyReloader: @unchecked Sendable {
             snapshot = Self.read(Self.watchedFiles(loaded))
             _ = watcher?.watch(Self.watchedFiles(loaded))
             logger.error("policy reload failed: \(error)")
-            return
+            return false
         }
         snapshot = Self.read(Self.watchedFiles(loaded))
         _ = watcher?.watch(Self.watchedFiles(loaded))
@@ -109,6 +135,7 @@ public final class PolicyReloader: @unchecked Sendable {
         if loaded.onReload == .cutDenied {
             server.cutConnections(deniedBy: loaded)
         }
+        return true
     }
 
     /// The policy's own files and every certificate and key file its inspection section names.

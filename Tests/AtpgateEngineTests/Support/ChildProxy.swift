@@ -29,7 +29,9 @@ final class ChildProxy: @unchecked Sendable {
 
     /// Starts `atpgate run` and waits for its "listening" line to learn the port. With
     /// `descriptorLimit`, the child runs under that hard limit (`ulimit -n`), so it cannot raise it.
-    init(arguments: [String], currentDirectory: String? = nil, descriptorLimit: Int? = nil) throws {
+    init(arguments: [String], currentDirectory: String? = nil, descriptorLimit: Int? = nil,
+         environment: [String: String] = [:]) throws {
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         if let descriptorLimit {
             process.executableURL = URL(fileURLWithPath: "/bin/bash")
             let quoted = ([Self.binaryPath] + arguments).map { "'\($0)'" }.joined(separator: " ")
