@@ -109,7 +109,8 @@ struct ExplainCommand: ParsableCommand {
     /// Prints the verdict, the deciding rule and why, then the notes (what the TLS peek and inspection do to
     /// the tunnel), and exits 0 (allow) or 1 (deny).
     private func report(_ decision: Decision, notes: [String] = []) -> Never {
-        print(decision.verdict.rawValue)
+        // Report mode: what only the default deny refused goes through; say so rather than a bare "allow".
+        print(decision.isReported ? "report (allowed: mode report; enforce would deny)" : decision.verdict.rawValue)
         print("rule: \(decision.rule.text)")
         print("why: \(decision.reason)")
         for note in notes { print(note) }

@@ -109,7 +109,7 @@ public final class ProxyServer: @unchecked Sendable {
         try accessWriter?.reopen(at: path)
     }
 
-    /// Access-log lines dropped because stdout could not keep up.
+    /// Access-log lines dropped because the log (stdout or the file) could not keep up.
     public var droppedLogLines: Int { accessWriter?.dropped ?? 0 }
 
     /// The admin listener's address (`admin:` in the policy), once started; nil without one.

@@ -193,7 +193,7 @@ public final class Policy: Sendable {
         lines.append("tls sni \(tls.sni.rawValue) on ports " + (tls.ports.isEmpty ? "(none)" : tls.ports.map(String.init).joined(separator: ", ")))
         lines += inspectionSummary
         lines += resourceSummary
-        lines.append("default deny")
+        lines.append(mode == .report ? "default deny (reported, not enforced: mode report)" : "default deny")
         return lines
     }
 }

@@ -74,7 +74,8 @@ struct EndReasonTests {
 
     @Test("every end reason has the documented token", arguments: EndReason.allCases)
     func tokens(reason: EndReason) {
-        let documented = ["client-reset", "upstream-reset", "client-failed", "upstream-failed", "idle-timeout", "shutdown", "policy-cut"]
+        let documented = ["client-reset", "upstream-reset", "client-failed", "upstream-failed", "idle-timeout", "shutdown", "policy-cut",
+                          "max-duration"]
         #expect(documented.contains(reason.rawValue))
     }
 }

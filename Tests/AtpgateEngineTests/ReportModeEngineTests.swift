@@ -56,4 +56,15 @@ struct ReportModeEngineTests {
         #expect(try curl(proxyPort: strict.port, ["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(origin.port)/"]).stdout == "403")
         #expect(strict.waitForLog().first?.error == "client-denied")
     }
+
+    @Test("a reported request that fails on the way keeps report; the token says how it failed")
+    func reportedFailureKeepsReport() throws {
+        let proxy = try ProxyHarness(policy: loopbackPolicy(allow: [], extra: "mode: report\n"))
+        let closed = TestServer.closedPort()
+        #expect(try curl(proxyPort: proxy.port, ["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(closed)/"]).stdout == "502")
+        let record = try #require(proxy.waitForLog().first)
+        #expect(record.decision == "report")
+        #expect(record.rule == "default")
+        #expect(record.error == "connect-refused")
+    }
 }

@@ -133,7 +133,7 @@ struct ProductionSettingsTests {
         #expect(summary.contains("limits max_connections 1000 max_connections_per_client 50"))
         #expect(summary.contains("timeouts tunnel 1h"))
         #expect(summary.contains("log access /var/log/atpgate/access.log"))
-        #expect(summary.last == "default deny")
+        #expect(summary.last == "default deny (reported, not enforced: mode report)")
     }
 
     @Test func summaryOfDefaults() throws {

@@ -9,7 +9,7 @@ public struct AccessRecord: Sendable {
     public var client: String             // ip:port
     public var method: String
     public var target: String
-    public var decision: String           // allow | deny | error
+    public var decision: String           // allow | deny | error | report (mode: report let it through)
     public var rule: String?
     public var upstream: String?          // ip:port dialled
     public var status: Int

@@ -41,7 +41,7 @@ public final class DropReporter: @unchecked Sendable {
             timer = nil
             let total = writer.dropped
             if total > 0 {
-                logger.warning("access log: \(total) line\(total == 1 ? "" : "s") dropped in total (stdout did not keep up)")
+                logger.warning("access log: \(total) line\(total == 1 ? "" : "s") dropped in total (the log did not keep up)")
             }
         }
     }
@@ -51,7 +51,7 @@ public final class DropReporter: @unchecked Sendable {
         guard total > reported else { return }
         let now = monotonicNanos()
         if let last = lastWarning, Double(now &- last) / 1e9 < interval { return }
-        logger.warning("access log: \(total - reported) line\(total - reported == 1 ? "" : "s") dropped since the last report, \(total) in total: stdout is not keeping up")
+        logger.warning("access log: \(total - reported) line\(total - reported == 1 ? "" : "s") dropped since the last report, \(total) in total: the log (stdout or log.access) is not keeping up")
         reported = total
         lastWarning = now
     }

@@ -35,7 +35,7 @@ enum DecisionLabel: String, MetricLabel {
 
 /// `atpgate_denials_total{reason}`: every request the proxy refuses on purpose, by the token of its
 /// answer (the access log's `error`): the policy, the TLS checks and the limits. A deny with a token not
-/// listed here (none today) counts as `other`.
+/// listed here (none today: a safety net for tokens added later) counts as `other`.
 enum DenialReason: String, MetricLabel {
     static let ordered = Array(allCases)
 
@@ -49,6 +49,9 @@ enum DenialReason: String, MetricLabel {
     case helloTimeout = "hello-timeout"
     case clientCertRequired = "client-cert-required"
     case clientCertInvalid = "client-cert-invalid"
+    case clientTLSFailed = "client-tls-failed"
+    case clientTLSTimeout = "client-tls-timeout"
+    case leafFailed = "leaf-failed"
     case misdirectedRequest = "misdirected-request"
     case clientLimit = "client-limit"
     case proxyFull = "proxy-full"
@@ -105,4 +108,13 @@ enum HandshakeResult: String, MetricLabel {
     case timeout
     /// Anything else (no common version or cipher, a reset, garbage).
     case failed
+
+    /// Whether the result can happen on `leg` (only those series are exported).
+    func applies(to leg: HandshakeLeg) -> Bool {
+        switch self {
+        case .certRequired: return leg == .client
+        case .certRejected: return leg == .upstream
+        default: return true
+        }
+    }
 }

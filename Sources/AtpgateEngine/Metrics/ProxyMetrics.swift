@@ -32,7 +32,8 @@ public final class ProxyMetrics: @unchecked Sendable {   // `folded` and `export
     private let denials: [Prometheus.Counter]
     private let bytes: [Prometheus.Counter]
     private let peeks: [Prometheus.Counter]
-    private let handshakes: [Prometheus.Counter]
+    /// nil where the result cannot happen on the leg (no series for it).
+    private let handshakes: [Prometheus.Counter?]
     private let activeTunnels: Prometheus.Gauge
     private let accessLogDropped: Prometheus.Counter
 
@@ -80,7 +81,9 @@ public final class ProxyMetrics: @unchecked Sendable {   // `folded` and `export
         let handshakesName = family("atpgate_tls_handshakes_total", "TLS inspection handshakes by leg and result.")
         handshakes = HandshakeLeg.ordered.flatMap { leg in
             HandshakeResult.ordered.map { result in
-                registry.makeCounter(descriptor: handshakesName, labels: [("leg", leg.rawValue), ("result", result.rawValue)])
+                result.applies(to: leg)
+                    ? registry.makeCounter(descriptor: handshakesName, labels: [("leg", leg.rawValue), ("result", result.rawValue)])
+                    : nil
             }
         }
         activeTunnels = registry.makeGauge(descriptor: family("atpgate_active_tunnels", "CONNECT tunnels open now."))
@@ -148,9 +151,9 @@ public final class ProxyMetrics: @unchecked Sendable {   // `folded` and `export
         exported = total
     }
 
-    private static func advance(_ counters: [Prometheus.Counter], from old: [UInt64], to new: [UInt64]) {
+    private static func advance(_ counters: [Prometheus.Counter?], from old: [UInt64], to new: [UInt64]) {
         for index in counters.indices where new[index] > old[index] {
-            counters[index].increment(by: Int64(clamping: new[index] - old[index]))
+            counters[index]?.increment(by: Int64(clamping: new[index] - old[index]))
         }
     }
 }

@@ -8,7 +8,11 @@ extension ProxyConnection {
     /// `after`: bytes owed to the client before the answer (the rest of an interim head).
     func fail(_ failure: ProxyFailure, request: Request?, after prefix: [UInt8] = []) {
         let request = request ?? Request(client: clientAddress, method: "-", target: "-", counters: counters)
-        request.record.decision = failure.decision
+        // A request report mode let through keeps `report` when it fails on the way (the token says how);
+        // a refusal on purpose (address vetting, say) is a deny all the same.
+        if !(request.record.decision == "report" && failure.decision == "error") {
+            request.record.decision = failure.decision
+        }
         if let rule = failure.rule { request.record.rule = rule }
         if case .dialing(_, let attempt) = state { attempt?.cancel() }
         finish(request, status: failure.status, error: failure.token)

@@ -128,6 +128,10 @@ public final class PolicyReloader: @unchecked Sendable {
         if loaded.listen != current.listen {
             logger.warning("policy reload: listen changed to \(loaded.listen.map(\.description).joined(separator: " ")); restart atpgate to apply it (still listening on \(server.boundAddresses.map(\.description).joined(separator: " ")))")
         }
+        if loaded.admin?.listen != current.admin?.listen {
+            let now = server.adminAddress.map(\.description) ?? "no admin listener"
+            logger.warning("policy reload: admin changed to \(loaded.admin.map { $0.listen.description } ?? "(none)"); restart atpgate to apply it (still \(now)); admin.clients applies now")
+        }
         server.inspection.replace(with: material)
         server.policies.replace(with: loaded)
         server.dropPooledConnections(deniedBy: loaded)
