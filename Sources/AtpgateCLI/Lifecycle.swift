@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import Logging
-import Synchronization
 import AtpgateEngine
 import AtpgateIO
 
@@ -15,14 +14,14 @@ final class Lifecycle: Sendable {
     /// `--access-log` was given: it beats `log.access`, so a reload never moves the log.
     private let accessLogFromFlag: Bool
     /// `log.access` of the last policy loaded, to act only when a reload changes it.
-    private let policyAccessLog: Mutex<String?>
+    private let policyAccessLog: Locked<String?>   // pthread, not Mutex: ThreadSanitizer cannot see Mutex's futex
 
     init(notifier: SystemdNotifier?, server: ProxyServer, logger: Logger, accessLogFromFlag: Bool) {
         self.notifier = notifier
         self.server = server
         self.logger = logger
         self.accessLogFromFlag = accessLogFromFlag
-        self.policyAccessLog = Mutex(server.policies.policy.log.access)
+        self.policyAccessLog = Locked(server.policies.policy.log.access)
     }
 
     /// `$NOTIFY_SOCKET`'s notifier; a value that cannot name a socket is a warning, not a failure

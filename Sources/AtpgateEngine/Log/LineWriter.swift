@@ -45,7 +45,8 @@ public final class LineWriter: @unchecked Sendable {
     private var ownsDescriptor: Bool
     /// The file written, nil for a descriptor given to `init(fd:)`. Held while a reopen opens the file,
     /// so two reopens (SIGUSR1 and a reload) hand over their descriptors in the order they opened them.
-    private let filePath: Mutex<String?>
+    /// A pthread mutex (`Locked`), not Swift's `Mutex`: ThreadSanitizer cannot see the latter's futex on Linux.
+    private let filePath: Locked<String?>
     private let maxBufferedBytes: Int
     private let state = Locked(State())
     private let wakeup = NSCondition()
@@ -69,7 +70,7 @@ public final class LineWriter: @unchecked Sendable {
     private init(fd: Int32, owned: Bool, path: String?, maxBufferedBytes: Int) {
         self.fd = fd
         self.ownsDescriptor = owned
-        self.filePath = Mutex(path)
+        self.filePath = Locked(path)
         self.maxBufferedBytes = maxBufferedBytes
         let thread = Thread { [self] in run() }
         thread.name = "atpgate.log-writer"
@@ -89,9 +90,10 @@ public final class LineWriter: @unchecked Sendable {
     /// opened throws, and the writer keeps writing where it did.
     @discardableResult
     public func reopen(at newPath: String? = nil) throws(AccessLogFileError) -> String? {
-        try filePath.withLock { current throws(AccessLogFileError) -> String? in
-            guard let target = newPath ?? current else { return nil }
-            let fd = try AccessLogFile.open(target)
+        let outcome = filePath.withLock { current -> Result<String?, AccessLogFileError> in
+            guard let target = newPath ?? current else { return .success(nil) }
+            let opened = Result { () throws(AccessLogFileError) in try AccessLogFile.open(target) }
+            guard case .success(let fd) = opened else { return opened.map { _ in nil } }
             let (accepted, wake) = state.withLock { state -> (Bool, Bool) in
                 guard !state.stopping else { return (false, false) }
                 state.replacements.append(Replacement(fd: fd, linesBefore: state.lines.count))
@@ -101,12 +103,13 @@ public final class LineWriter: @unchecked Sendable {
             }
             guard accepted else {
                 close(fd)   // stopped: the thread is gone or going, and would never take it
-                return current
+                return .success(current)
             }
             if wake { wakeWriter() }
             current = target
-            return target
+            return .success(target)
         }
+        return try outcome.get()
     }
 
     public func write(_ line: String) {
