@@ -75,6 +75,7 @@ struct RunCommand: ParsableCommand {
             "listen": .string(server.boundAddresses.map(\.description).joined(separator: " ")),
             "policy": .string(path),
             "descriptors": .stringConvertible(descriptors),
+            "admin": .string(server.adminAddress?.description ?? "off"),
         ])
         lifecycle.ready()
         dispatchMain()

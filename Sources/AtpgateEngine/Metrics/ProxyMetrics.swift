@@ -26,7 +26,7 @@ public final class ProxyMetrics: @unchecked Sendable {   // `folded` and `export
     let upstreamConnectSeconds: CoreMetrics.Timer
     private let reloadSucceeded: CoreMetrics.Counter
     private let reloadFailed: CoreMetrics.Counter
-    private let policyLoaded: CoreMetrics.Gauge
+    private let policyLoaded: CoreMetrics.Recorder
 
     private let requests: [Prometheus.Counter]
     private let denials: [Prometheus.Counter]
@@ -53,19 +53,29 @@ public final class ProxyMetrics: @unchecked Sendable {   // `folded` and `export
         for loop in loops { counters[ObjectIdentifier(loop)] = LoopCounters() }
         self.counters = counters
 
-        var factory = PrometheusMetricsFactory(registry: registry)
-        factory.durationHistogramBuckets = ["atpgate_dns_seconds": Self.secondsBuckets,
-                                            "atpgate_upstream_connect_seconds": Self.secondsBuckets]
-        dnsSeconds = CoreMetrics.Timer(label: "atpgate_dns_seconds", factory: factory)
-        upstreamConnectSeconds = CoreMetrics.Timer(label: "atpgate_upstream_connect_seconds", factory: factory)
-        reloadSucceeded = CoreMetrics.Counter(label: "atpgate_policy_reloads_total", dimensions: [("result", "success")], factory: factory)
-        reloadFailed = CoreMetrics.Counter(label: "atpgate_policy_reloads_total", dimensions: [("result", "failure")], factory: factory)
-        policyLoaded = CoreMetrics.Gauge(label: "atpgate_policy_loaded_timestamp_seconds", factory: factory)
-
         func family(_ name: String, _ help: String) -> MetricNameDescriptor {
             MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
         }
         let registry = self.registry
+        // The swift-metrics handles below wrap series made on this registry with their help text (a
+        // factory would make them without: swift-prometheus then refuses the same family with help).
+        let factory = PrometheusMetricsFactory(registry: registry)
+        func timer(_ name: String, _ help: String) -> CoreMetrics.Timer {
+            let histogram = registry.makeDurationHistogram(descriptor: family(name, help), labels: [], buckets: Self.secondsBuckets)
+            return CoreMetrics.Timer(label: name, dimensions: [], handler: histogram, factory: factory)
+        }
+        dnsSeconds = timer("atpgate_dns_seconds", "Time from asking the resolver to its answer (names not in hosts).")
+        upstreamConnectSeconds = timer("atpgate_upstream_connect_seconds", "Time to connect to the upstream (successful dials).")
+        let reloads = family("atpgate_policy_reloads_total", "Policy reloads (file change or SIGHUP) by result.")
+        func reloadCounter(_ result: String) -> CoreMetrics.Counter {
+            CoreMetrics.Counter(label: reloads.name, dimensions: [("result", result)],
+                                handler: registry.makeCounter(descriptor: reloads, labels: [("result", result)]), factory: factory)
+        }
+        reloadSucceeded = reloadCounter("success")
+        reloadFailed = reloadCounter("failure")
+        let loaded = family("atpgate_policy_loaded_timestamp_seconds", "When the policy in force was loaded (Unix time).")
+        policyLoaded = CoreMetrics.Recorder(label: loaded.name, dimensions: [], aggregate: false,
+                                            handler: registry.makeGauge(descriptor: loaded), factory: factory)
         let requestsName = family("atpgate_requests_total", "Requests by kind (connect, http, inner) and access-log decision.")
         requests = RequestKindLabel.ordered.flatMap { kind in
             DecisionLabel.ordered.map { decision in
