@@ -3,6 +3,7 @@ import PackageDescription
 
 // Targets are split by concern; dependencies point one way only:
 //   atpgate (exe) -> AtpgateCLI -> AtpgateEngine -> AtpgateClientConfig -> AtpgatePolicy -> AtpgateNet
+//                           |-> AtpgateDoctor -> AtpgatePolicy, AtpgateHTTP, AtpgateTLS (blocking, `atpgate doctor`)
 //                           |                |                      \-> AtpgateWindows
 //                           |                |-> AtpgateHTTP
 //                           |                |-> AtpgateTLSHello
@@ -11,6 +12,7 @@ import PackageDescription
 //                           |                \-> AtpgateIO -> CAtpgateSys
 //                           |                             \-> AtpgateNet
 //                           \-> AtpgateIO, AtpgateClientConfig, AtpgateWindows
+// The engine's metrics go through swift-metrics and swift-prometheus (its own registry, no global bootstrap).
 // AtpgateWindows (pure codecs of Windows formats) depends on no other target. A target also lists
 // the targets further down that it imports itself (the engine and AtpgateClientConfig list
 // AtpgatePolicy and AtpgateNet; the CLI lists AtpgatePolicy, AtpgateHTTP and AtpgateNet).
