@@ -1,4 +1,5 @@
 import Foundation
+import AtpgateIO
 
 /// One scrape of `/metrics`, read by a real parser: PyPI's `prometheus_client` (its
 /// `text_string_to_metric_families`), never a regex. Samples are keyed `name{label="value",...}` with the
@@ -31,12 +32,29 @@ struct PrometheusScrape {
         let input = try TemporaryDirectory()
         let file = try input.write("metrics.txt", text)
         let script = try input.write("parse.py", parser)
-        let result = try runCommand("/bin/sh", ["-c", "exec python3 \"$0\" < \"$1\"", script, file])
+        var result = try runCommand("/bin/sh", ["-c", "exec python3 \"$0\" < \"$1\"", script, file])
+        if result.status != 0 && result.stderr.contains("No module named 'prometheus_client'") {
+            // A fresh machine: `swift test` should pass there too (`.ci/run` installs it up front).
+            try installParser()
+            result = try runCommand("/bin/sh", ["-c", "exec python3 \"$0\" < \"$1\"", script, file])
+        }
         guard result.status == 0 else { throw TestError("prometheus_client could not parse the scrape: \(result.stderr)") }
         guard let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
               let samples = object["samples"] as? [String: Double], let families = object["families"] as? [String: String]
         else { throw TestError("unexpected parser output: \(result.stdout)") }
         return PrometheusScrape(samples: samples, families: families)
+    }
+
+    private static let installed = Locked(false)
+
+    /// `pip install prometheus_client`, once per test run.
+    private static func installParser() throws {
+        try installed.withLock { done in
+            guard !done else { return }
+            let pip = try runCommand("/bin/sh", ["-c", "python3 -m pip install --quiet prometheus_client"], timeout: 300)
+            guard pip.status == 0 else { throw TestError("cannot install prometheus_client with pip: \(pip.stderr)") }
+            done = true
+        }
     }
 
     /// The sample `name{labels}` (labels given in any order); nil when the series is missing.
