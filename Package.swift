@@ -3,7 +3,7 @@ import PackageDescription
 
 // Targets are split by concern; dependencies point one way only:
 //   atpgate (exe) -> AtpgateCLI -> AtpgateEngine -> AtpgateClientConfig -> AtpgatePolicy -> AtpgateNet
-//                           |-> AtpgateDoctor -> AtpgatePolicy, AtpgateHTTP, AtpgateTLS (blocking, `atpgate doctor`)
+//                           |-> AtpgateDoctor -> AtpgatePolicy, AtpgateHTTP, AtpgateTLS, AtpgateIO (blocking, `atpgate doctor`)
 //                           |                |                      \-> AtpgateWindows
 //                           |                |-> AtpgateHTTP
 //                           |                |-> AtpgateTLSHello
@@ -72,7 +72,7 @@ let package = Package(
         // (resolve, vet, TCP, TLS with SNI and the certificate check, the classic sensor's ping). Blocking
         // sockets and blocking OpenSSL: a one-shot diagnostic, never in the proxy path.
         .target(name: "AtpgateDoctor", dependencies: [
-            "AtpgatePolicy", "AtpgateNet", "AtpgateHTTP", "AtpgateTLS", "COpenSSL", "CAtpgateOpenSSL",
+            "AtpgatePolicy", "AtpgateNet", "AtpgateHTTP", "AtpgateTLS", "AtpgateIO", "COpenSSL", "CAtpgateOpenSSL",
         ]),
         // Windows formats: WinINET/WinHTTP settings blobs, hex, .reg files, PowerShell/netsh scripts,
         // cmd and PowerShell quoting. Pure codecs: no policy, no I/O.

@@ -1,4 +1,5 @@
 import AtpgateNet
+import AtpgateIO
 import AtpgatePolicy
 
 /// One endpoint through the steps, stopping at the first that fails: policy, resolve, vet, connect, then
@@ -41,7 +42,7 @@ struct EndpointCheck {
 
         let addresses = try NameResolution.addresses(of: dialHost, policy: policy, timeout: options.timeout)
         let others = addresses.count > 1 ? " (+\(addresses.count - 1))" : ""
-        address = addresses.first.map { SocketAddresses.text($0, port: dialPort) + others }
+        address = addresses.first.map { SocketAddress(ip: $0, port: dialPort).description + others }
 
         // Vetted under the endpoint's own name, so `atp.pin` applies even when --connect-to sends it elsewhere.
         if case .denied(let refused, let rule) = policy.vet(addresses, host: host) {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import AtpgateNet
+import AtpgateIO
 import AtpgatePolicy
 
 /// The resolve step: a name to addresses, as the proxy finds them. The policy's `hosts` first (no DNS, as
@@ -37,28 +38,9 @@ enum NameResolution {
         return try answer.result.get()
     }
 
-    /// TCP addresses of both families, without duplicates, in the resolver's order.
+    /// TCP addresses of both families, without duplicates, in the resolver's order (the engine's lookup).
     private static func getaddrinfo(_ name: String) -> Result<[IPAddress], StepFailure> {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_ADDRCONFIG
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = Glibc.getaddrinfo(name, nil, &hints, &list)
-        guard status == 0, let first = list else {
-            return .failure(StepFailure(step: .resolve, reason: "DNS: \(String(cString: gai_strerror(status)))"))
-        }
-        defer { freeaddrinfo(first) }
-        var addresses: [IPAddress] = []
-        var node: UnsafeMutablePointer<addrinfo>? = first
-        while let info = node {
-            if let sockaddr = info.pointee.ai_addr, let address = SocketAddresses.ip(of: sockaddr), !addresses.contains(address) {
-                addresses.append(address)
-            }
-            node = info.pointee.ai_next
-        }
-        guard !addresses.isEmpty else { return .failure(StepFailure(step: .resolve, reason: "DNS: no addresses")) }
-        return .success(addresses)
+        AddressLookup.tcpAddresses(of: name).mapError { StepFailure(step: .resolve, reason: "DNS: \($0.reason)") }
     }
 }
 

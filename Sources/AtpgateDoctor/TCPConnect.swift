@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import AtpgateNet
+import AtpgateIO
 
 /// A connected blocking TCP socket whose reads and writes time out (SO_RCVTIMEO / SO_SNDTIMEO), so the
 /// blocking OpenSSL calls over it cannot hang. Closed when the value goes away.
@@ -23,7 +24,7 @@ final class TCPConnection {
     static func connect(to addresses: [IPAddress], port: UInt16, timeout: Double) throws(StepFailure) -> TCPConnection {
         var failures: [(String, String)] = []
         for address in addresses {
-            let text = SocketAddresses.text(address, port: port)
+            let text = SocketAddress(ip: address, port: port).description
             switch attempt(address, port: port, timeout: timeout) {
             case .success(let fd): return TCPConnection(fd: fd, address: text)
             case .failure(let reason): failures.append((text, reason.text))
@@ -35,33 +36,15 @@ final class TCPConnection {
     }
 
     private static func attempt(_ address: IPAddress, port: UInt16, timeout: Double) -> Result<Int32, Reason> {
-        let fd = socket(address.isIPv4 ? AF_INET : AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return .failure(Reason("socket: " + errnoText())) }
-        let flags = fcntl(fd, F_GETFL)
-        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
-        let started = SocketAddresses.with(address, port: port) { Glibc.connect(fd, $0, $1) }
-        if started != 0 && errno != EINPROGRESS {
-            let reason = errnoText()
-            close(fd)
-            return .failure(Reason(reason))
+        let socket: Socket
+        do {
+            socket = try Socket.connect(to: SocketAddress(ip: address, port: port), before: .now + .seconds(timeout))
+        } catch {
+            return .failure(Reason(error.errno == ETIMEDOUT ? "timed out after \(Seconds.text(timeout))" : errnoText(error.errno)))
         }
-        if started != 0 {
-            var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            let ready = poll(&poller, 1, Int32(timeout * 1000))
-            if ready <= 0 {
-                let reason = ready == 0 ? "timed out after \(Seconds.text(timeout))" : "poll: " + errnoText()
-                close(fd)
-                return .failure(Reason(reason))
-            }
-            var error: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
-            if error != 0 {
-                close(fd)
-                return .failure(Reason(String(cString: strerror(error)).lowercased()))
-            }
-        }
-        _ = fcntl(fd, F_SETFL, flags)
+        // Blocking again, for OpenSSL, with time-outs on every read and write.
+        let fd = socket.fd
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         var limit = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))

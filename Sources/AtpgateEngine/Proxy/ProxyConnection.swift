@@ -152,7 +152,7 @@ final class ProxyConnection: @unchecked Sendable {
     var stopAccepting = false
     /// Counted under the connection limits (set by the registry, under its lock, before `start` goes on;
     /// read by the registry when the connection leaves).
-    nonisolated(unsafe) var holdsSlot = false
+    var holdsSlot = false
     /// `timeouts.tunnel`: ends a tunnel that has lived that long, however busy (armed at its `200`).
     var lifetime: Deadline?
 

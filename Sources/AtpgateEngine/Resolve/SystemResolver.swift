@@ -120,30 +120,6 @@ public final class SystemResolver: Resolver, @unchecked Sendable {
 
     /// One blocking getaddrinfo for TCP addresses of both families, deduplicated in answer order.
     public static func getaddrinfo(_ name: String) -> Result<[IPAddress], ResolveError> {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Socket.streamType
-        hints.ai_flags = AI_ADDRCONFIG
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = Glibc.getaddrinfo(name, nil, &hints, &list)
-        guard status == 0, let first = list else {
-            return .failure(.notFound(String(cString: gai_strerror(status))))
-        }
-        defer { freeaddrinfo(first) }
-        var addresses: [IPAddress] = []
-        var node: UnsafeMutablePointer<addrinfo>? = first
-        while let info = node {
-            if let sockaddr = info.pointee.ai_addr {
-                var storage = sockaddr_storage()
-                withUnsafeMutableBytes(of: &storage) { raw in
-                    raw.copyMemory(from: UnsafeRawBufferPointer(start: sockaddr, count: Int(info.pointee.ai_addrlen)))
-                }
-                if let address = SocketAddress(storage: storage), !addresses.contains(address.ip) {
-                    addresses.append(address.ip)
-                }
-            }
-            node = info.pointee.ai_next
-        }
-        return addresses.isEmpty ? .failure(.notFound("no addresses")) : .success(addresses)
+        AddressLookup.tcpAddresses(of: name).mapError { .notFound($0.reason) }
     }
 }
